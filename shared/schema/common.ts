@@ -1,0 +1,40 @@
+import { z } from "zod";
+import { isDuration } from "../duration.js";
+
+export const API_VERSION = "tsmesh.dev/v1";
+
+// RFC 1123 label, as Kubernetes names services: also safe inside etcd keys and SPIFFE IDs.
+export const dnsName = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a lowercase RFC 1123 name (a-z, 0-9, '-')");
+
+export const duration = z.string().refine(isDuration, "must be a duration such as 250ms, 2s, 1m");
+
+export const percent = z.number().min(0).max(100);
+
+export const positiveInt = z.number().int().positive();
+
+export const regex = z.string().min(1).refine((s) => {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, "must be a valid regular expression");
+
+export const metadata = z.strictObject({
+  name: dnsName,
+  namespace: dnsName.optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  /** etcd mod revision of the stored value; a stale one on PUT is a 409. */
+  resourceVersion: z.string().regex(/^\d+$/, "must be a decimal etcd revision").optional(),
+  /** Set by the server. */
+  creationTimestamp: z.string().optional(),
+  generation: z.number().int().optional(),
+});
+
+export type Metadata = z.infer<typeof metadata>;

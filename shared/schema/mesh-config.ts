@@ -1,0 +1,20 @@
+import { z } from "zod";
+
+export const meshConfigSpec = z.strictObject({
+  trustDomain: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, "must be a lowercase DNS-like trust domain")
+    .default("cluster.local"),
+  mtls: z.enum(["STRICT", "PERMISSIVE"]).default("STRICT"),
+  tracing: z
+    .strictObject({
+      /** Parent-based ratio sampler: 0..1 of root traces are sampled. */
+      sampling: z.number().min(0).max(1).default(0.01),
+      otlpEndpoint: z.url().optional(),
+    })
+    .optional(),
+  accessLog: z.strictObject({ enabled: z.boolean().default(true) }).optional(),
+  logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+export type MeshConfigSpec = z.infer<typeof meshConfigSpec>;

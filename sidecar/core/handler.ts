@@ -1,0 +1,91 @@
+// The data path as a stack of layers (linkerd2-proxy / tower style): every concern (route, retry,
+// timeout, circuit breaker, fault, authz, tracing, metrics) is a Middleware wrapping the next
+// Handler; listeners build their stack explicitly with compose().
+import type { Readable } from "node:stream";
+
+export type HeaderMap = Record<string, string | string[]>;
+
+/** A request body either held in memory (replayable: retries) or streamed through once. */
+export type RequestBody =
+  | { kind: "empty" }
+  | { kind: "buffered"; data: Buffer }
+  | { kind: "stream"; stream: Readable; length?: number };
+
+export interface MeshRequest {
+  method: string;
+  /** host[:port] the app addressed (Host header, :authority or absolute URI). */
+  authority: string;
+  /** Path and query. */
+  path: string;
+  /** Lower-case names, hop-by-hop headers already removed. */
+  headers: HeaderMap;
+  body: RequestBody;
+  protocol: "http/1.1" | "h2";
+  /** Aborted when the downstream client goes away. */
+  signal: AbortSignal;
+}
+
+export interface MeshResponse {
+  status: number;
+  headers: HeaderMap;
+  /** Null for bodiless responses. */
+  body: Readable | null;
+  /** HTTP/2 trailers (gRPC status), resolved when the body ends. */
+  trailers?: Promise<HeaderMap>;
+}
+
+/** Routing levels (linkerd2-proxy): logical service -> concrete backend -> one endpoint. */
+export interface Endpoint {
+  /** "host:port" of the peer sidecar's inbound listener. */
+  address: string;
+  host: string;
+  port: number;
+  labels: Record<string, string>;
+  /** SPIFFE ID the peer must present. */
+  identity: string;
+}
+
+/** Per-request state the layers share; each layer reads only what it needs. */
+export interface RequestContext {
+  /** Unique per request; also the access-log correlation key. */
+  requestId: string;
+  startedAt: bigint;
+  /** Logical destination (service name) chosen by routing. */
+  logical?: string;
+  /** Route name "<HTTPRoute name>#<rule index>" for metrics and logs. */
+  route?: string;
+  /** Concrete backend (service/subset) chosen by the weighted split. */
+  concrete?: string;
+  /** Endpoint the current attempt went to. */
+  endpoint?: Endpoint;
+  /** 0 for the first try, 1.. for retries. */
+  attempt: number;
+  /** Endpoints that already failed for this request, avoided by the load balancer on retry. */
+  failedEndpoints: Set<string>;
+  /** Verified SPIFFE ID of the downstream peer (inbound only). */
+  peerIdentity?: string;
+  /** Flags layers set for observability (retries count, overflow, fault injected...). */
+  annotations: Record<string, string | number | boolean>;
+}
+
+export type Handler = (req: MeshRequest, ctx: RequestContext) => Promise<MeshResponse>;
+export type Middleware = (next: Handler) => Handler;
+
+/** compose(a, b, c)(inner) === a(b(c(inner))): the first layer sees the request first. */
+export function compose(...layers: Middleware[]): (inner: Handler) => Handler {
+  return (inner) => layers.reduceRight((next, layer) => layer(next), inner);
+}
+
+/** Error a layer throws to make the listener answer with a specific status (e.g. 503 overflow). */
+export class MeshError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: HeaderMap = {},
+    /** What kind of failure for retry conditions: connect-failure, reset, refused-stream, timeout. */
+    readonly failure?: "connect-failure" | "reset" | "refused-stream" | "timeout" | "overflow",
+  ) {
+    super(message);
+  }
+}
