@@ -2,6 +2,8 @@
 // timeout, circuit breaker, fault, authz, tracing, metrics) is a Middleware wrapping the next
 // Handler; listeners build their stack explicitly with compose().
 import type { Readable } from "node:stream";
+import type { DestinationPolicySpec } from "../../shared/schema/destination-policy.js";
+import type { RouteRule } from "../../shared/schema/http-route.js";
 
 export type HeaderMap = Record<string, string | string[]>;
 
@@ -54,6 +56,10 @@ export interface RequestContext {
   logical?: string;
   /** Route name "<HTTPRoute name>#<rule index>" for metrics and logs. */
   route?: string;
+  /** The matched HTTPRoute rule (timeout, retry, fault) when one matched. */
+  rule?: RouteRule;
+  /** DestinationPolicy of the logical/concrete service, when one exists. */
+  destination?: DestinationPolicySpec;
   /** Concrete backend (service/subset) chosen by the weighted split. */
   concrete?: string;
   /** Endpoint the current attempt went to. */
