@@ -2,12 +2,13 @@
 // refused-stream and 503; jittered exponential backoff from 25 ms capped at 250 ms.
 import type { RetrySpec } from "../../../shared/schema/http-route.js";
 
-export const DEFAULT_RETRY: Readonly<RetrySpec> = Object.freeze({
+const defaults: RetrySpec = {
   attempts: 2,
   retryOn: ["connect-failure", "refused-stream", "retriable-status-codes"],
   retriableStatusCodes: [503],
   backoff: { base: "25ms", max: "250ms" },
-});
+};
+export const DEFAULT_RETRY: Readonly<RetrySpec> = Object.freeze(defaults);
 
 export const DEFAULT_BACKOFF_BASE_MS = 25;
 export const DEFAULT_BACKOFF_MAX_MS = 250;
