@@ -1,0 +1,29 @@
+// Weighted split between a rule's backends (Gateway API backendRefs weights).
+import type { RouteBackend } from "../../../shared/schema/http-route.js";
+
+/** Picks a backend with probability weight/total; undefined when every weight is 0. */
+export function pickBackend(backends: readonly RouteBackend[], random: () => number = Math.random): RouteBackend | undefined {
+  if (backends.length === 1) return backends[0]!.weight > 0 ? backends[0] : undefined;
+  let total = 0;
+  for (const b of backends) total += b.weight;
+  if (total <= 0) return undefined;
+  let point = random() * total;
+  for (const b of backends) {
+    if (b.weight <= 0) continue;
+    if (point < b.weight) return b;
+    point -= b.weight;
+  }
+  // Floating point edge (random() close to 1): the last backend with weight.
+  return [...backends].reverse().find((b) => b.weight > 0);
+}
+
+/** "reviews" or "reviews/v2": the concrete target name used for pools, breakers and metrics. */
+export function concreteName(backend: RouteBackend): string {
+  return backend.subset ? `${backend.service}/${backend.subset}` : backend.service;
+}
+
+/** Splits a concrete name back into service and subset. */
+export function parseConcrete(concrete: string): { service: string; subset?: string } {
+  const slash = concrete.indexOf("/");
+  return slash === -1 ? { service: concrete } : { service: concrete.slice(0, slash), subset: concrete.slice(slash + 1) };
+}
