@@ -1,0 +1,45 @@
+// etcd key layout, in one place. Everything tsmesh stores lives under /tsmesh/v1/.
+import { KINDS, type Kind, type Plural } from "../../shared/schema/kinds.js";
+
+export const ROOT = "/tsmesh/v1/";
+
+export const PLURALS = Object.values(KINDS).map((k) => k.plural) as Plural[];
+
+/** /tsmesh/v1/<plural>/ — prefix of all resources of a kind. */
+export const kindPrefix = (kind: Kind): string => `${ROOT}${KINDS[kind].plural}/`;
+/** /tsmesh/v1/<plural>/<name> */
+export const resourceKey = (kind: Kind, name: string): string => `${kindPrefix(kind)}${name}`;
+
+export const ENDPOINTS_PREFIX = `${ROOT}endpoints/`;
+/** /tsmesh/v1/endpoints/<service>/<instanceId> (under a lease). */
+export const endpointKey = (service: string, instanceId: string): string => `${ENDPOINTS_PREFIX}${service}/${instanceId}`;
+
+/** /tsmesh/v1/tokens/<sha256 hex of token> -> {"service","namespace","expiresAt"} (under a lease). */
+export const TOKENS_PREFIX = `${ROOT}tokens/`;
+export const tokenKey = (sha256Hex: string): string => `${TOKENS_PREFIX}${sha256Hex}`;
+
+/** /tsmesh/v1/sidecars/<instanceId> -> JSON status written by config push. */
+export const SIDECARS_PREFIX = `${ROOT}sidecars/`;
+
+/** sha256 hex of the admin API token, shared by all control-plane replicas. */
+export const ADMIN_TOKEN_KEY = `${ROOT}admin/token-sha256`;
+
+export type ParsedKey =
+  | { type: "resource"; kind: Kind; name: string }
+  | { type: "endpoint"; service: string; instanceId: string }
+  | { type: "sidecar"; instanceId: string }
+  | { type: "other"; key: string };
+
+const PLURAL_KIND = new Map<string, Kind>(Object.entries(KINDS).map(([k, v]) => [v.plural, k as Kind]));
+
+/** Classifies a key seen in a watch or a range; handy for watchPrefix(ROOT, ...) consumers. */
+export function parseKey(key: string): ParsedKey {
+  if (!key.startsWith(ROOT)) return { type: "other", key };
+  const parts = key.slice(ROOT.length).split("/");
+  const [group, a, b] = parts;
+  if (group === "endpoints" && a && b && parts.length === 3) return { type: "endpoint", service: a, instanceId: b };
+  if (group === "sidecars" && a && parts.length === 2) return { type: "sidecar", instanceId: a };
+  const kind = group === undefined ? undefined : PLURAL_KIND.get(group);
+  if (kind && a && parts.length === 2) return { type: "resource", kind, name: a };
+  return { type: "other", key };
+}
