@@ -1,0 +1,48 @@
+// `tsmesh inject -f FILE` (or `-f -` for stdin): prints the manifests with the mesh sidecar
+// injected into every pod template; notes about skipped workloads go to stderr.
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { InjectError, injectYaml } from "../../inject/index.js";
+
+async function readInput(file: string): Promise<string> {
+  if (file !== "-") return readFile(file, "utf8");
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+interface InjectFlags {
+  file: string;
+  controlPlane?: string;
+  image?: string;
+  proxyUid?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command("inject")
+    .description("add the tsmesh sidecar to every pod template of Kubernetes manifests and print them")
+    .requiredOption("-f, --file <file>", "YAML manifests, multi-document; '-' reads stdin")
+    .option("--control-plane <host:port>", "control plane gRPC address as seen from pods")
+    .option("--image <image>", "tsmesh image for the proxy and init containers")
+    .option("--proxy-uid <uid>", "UID the proxy runs as (its traffic is not redirected)")
+    .action(async (flags: InjectFlags) => {
+      try {
+        const text = await readInput(flags.file);
+        const proxyUid = flags.proxyUid === undefined ? undefined : Number(flags.proxyUid);
+        const result = injectYaml(text, { controlPlane: flags.controlPlane, image: flags.image, proxyUid });
+        for (const w of result.workloads) {
+          const what = `${w.kind}/${w.name || "(unnamed)"}`;
+          for (const msg of w.warnings) process.stderr.write(`warning: ${what}: ${msg}\n`);
+          if (w.status === "skipped" && !w.warnings.some((m) => m.includes(w.reason ?? ""))) {
+            process.stderr.write(`skipped: ${what}: ${w.reason}\n`);
+          }
+        }
+        process.stdout.write(result.yaml);
+      } catch (err) {
+        const code = err instanceof InjectError ? err.code : (err as NodeJS.ErrnoException).code ?? "TSMESH_ERR_INJECT";
+        process.stderr.write(`error: ${code}: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    });
+}

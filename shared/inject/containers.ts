@@ -1,0 +1,114 @@
+// The objects added to a pod: the redirect init container, the proxy as a native sidecar
+// (an init container with restartPolicy Always, Kubernetes >= 1.29) and the identity volume.
+import {
+  ADMIN_PORT,
+  IDENTITY_MOUNT_PATH,
+  IDENTITY_VOLUME,
+  INBOUND_PORT,
+  INIT_CONTAINER,
+  IPTABLES_COMMAND,
+  OUTBOUND_PORT,
+  PROXY_CONTAINER,
+} from "./constants.js";
+import type { InjectOptions } from "./options.js";
+
+export interface ProxySettings {
+  service: string;
+  appPort: number;
+  excludeInboundPorts: string;
+  excludeOutboundPorts: string;
+  excludeOutboundCidrs: string;
+}
+
+const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+
+export function initContainer(opts: InjectOptions, s: ProxySettings): Record<string, unknown> {
+  const env = [
+    { name: "TSMESH_PROXY_UID", value: String(opts.proxyUid) },
+    { name: "TSMESH_INBOUND_PORT", value: String(INBOUND_PORT) },
+    { name: "TSMESH_OUTBOUND_PORT", value: String(OUTBOUND_PORT) },
+    { name: "TSMESH_ADMIN_PORT", value: String(ADMIN_PORT) },
+  ];
+  if (s.excludeInboundPorts) env.push({ name: "TSMESH_EXCLUDE_INBOUND_PORTS", value: s.excludeInboundPorts });
+  if (s.excludeOutboundPorts) env.push({ name: "TSMESH_EXCLUDE_OUTBOUND_PORTS", value: s.excludeOutboundPorts });
+  if (s.excludeOutboundCidrs) env.push({ name: "TSMESH_EXCLUDE_OUTBOUND_CIDRS", value: s.excludeOutboundCidrs });
+  return {
+    name: INIT_CONTAINER,
+    image: opts.image,
+    imagePullPolicy: opts.imagePullPolicy,
+    command: [IPTABLES_COMMAND],
+    env,
+    resources: structuredClone(opts.initResources),
+    // Root with only the two network capabilities: enough to program the pod's own netfilter
+    // tables, nothing else. runAsNonRoot is set explicitly so a pod-level true does not block it.
+    securityContext: {
+      runAsUser: 0,
+      runAsGroup: 0,
+      runAsNonRoot: false,
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: false,
+      capabilities: { add: ["NET_ADMIN", "NET_RAW"], drop: ["ALL"] },
+    },
+  };
+}
+
+const adminProbe = (path: string, periodSeconds: number, failureThreshold: number) => ({
+  httpGet: { path, port: ADMIN_PORT },
+  periodSeconds,
+  timeoutSeconds: 1,
+  failureThreshold,
+});
+
+export function proxyContainer(opts: InjectOptions, s: ProxySettings): Record<string, unknown> {
+  return {
+    name: PROXY_CONTAINER,
+    image: opts.image,
+    imagePullPolicy: opts.imagePullPolicy,
+    // Native sidecar: started before the app containers (the startup probe gates them), kept
+    // running beside them, stopped after them — so a Job's pod completes when its app exits.
+    restartPolicy: "Always",
+    args: [
+      "sidecar",
+      "--service", s.service,
+      "--app-port", String(s.appPort),
+      "--control-plane", opts.controlPlane,
+      "--inbound-port", String(INBOUND_PORT),
+      "--outbound-port", String(OUTBOUND_PORT),
+      "--admin-port", String(ADMIN_PORT),
+    ],
+    env: [
+      { name: "TSMESH_SERVICE", value: s.service },
+      { name: "TSMESH_CONTROL_PLANE", value: opts.controlPlane },
+      { name: "TSMESH_IDENTITY_DIR", value: IDENTITY_MOUNT_PATH },
+      fieldEnv("POD_NAME", "metadata.name"),
+      fieldEnv("POD_NAMESPACE", "metadata.namespace"),
+      fieldEnv("POD_IP", "status.podIP"),
+      fieldEnv("SERVICE_ACCOUNT", "spec.serviceAccountName"),
+    ],
+    ports: [
+      { name: "tsmesh-outbound", containerPort: OUTBOUND_PORT, protocol: "TCP" },
+      { name: "tsmesh-inbound", containerPort: INBOUND_PORT, protocol: "TCP" },
+      { name: "tsmesh-admin", containerPort: ADMIN_PORT, protocol: "TCP" },
+    ],
+    startupProbe: adminProbe("/ready", 1, 120),
+    readinessProbe: adminProbe("/ready", 5, 3),
+    livenessProbe: adminProbe("/live", 10, 3),
+    resources: structuredClone(opts.proxyResources),
+    securityContext: {
+      runAsUser: opts.proxyUid,
+      runAsGroup: opts.proxyUid,
+      runAsNonRoot: true,
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    },
+    volumeMounts: [{ name: IDENTITY_VOLUME, mountPath: IDENTITY_MOUNT_PATH }],
+  };
+}
+
+/** Workload keys live in memory only: never written to the node's disk. */
+export function identityVolume(): Record<string, unknown> {
+  return { name: IDENTITY_VOLUME, emptyDir: { medium: "Memory", sizeLimit: "16Mi" } };
+}

@@ -1,0 +1,7 @@
+export * from "./constants.js";
+export * from "./options.js";
+export * from "./workloads.js";
+export * from "./containers.js";
+export * from "./pod.js";
+export * from "./json-patch.js";
+export * from "./yaml.js";
