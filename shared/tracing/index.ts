@@ -1,0 +1,3 @@
+export * from "./propagation.js";
+export * from "./provider.js";
+export { MutableRatioSampler, checkRatio } from "./ratio-sampler.js";
