@@ -1,0 +1,29 @@
+// Balancer layer (inside retries: runs once per attempt): picks the endpoint for ctx.concrete,
+// avoiding ctx.failedEndpoints, sets ctx.endpoint and counts the attempt as active on that
+// endpoint until its response is finished.
+import { MeshError, type Middleware } from "../../core/handler.js";
+import { parseConcrete } from "../../filters/split/pick.js";
+import type { LoadTracker } from "./load.js";
+import type { PickerCache } from "./pickers.js";
+import { onResponseDone } from "./response-done.js";
+
+export function balancerLayer(pickers: PickerCache, load: LoadTracker): Middleware {
+  return (next) => async (req, ctx) => {
+    const concrete = ctx.concrete ?? ctx.logical;
+    if (!concrete) throw new MeshError(500, "TSMESH_ERR_NO_BACKEND", "no destination chosen before load balancing");
+    const { service, subset } = parseConcrete(concrete);
+    const endpoint = pickers.get(service, subset, ctx.destination).pick(ctx.failedEndpoints);
+    if (!endpoint) throw new MeshError(503, "TSMESH_ERR_NO_ENDPOINTS", `no endpoint available for ${concrete}`);
+    ctx.endpoint = endpoint;
+    load.start(endpoint.address);
+    let res;
+    try {
+      res = await next(req, ctx);
+    } catch (err) {
+      load.end(endpoint.address);
+      throw err;
+    }
+    onResponseDone(res, () => load.end(endpoint.address));
+    return res;
+  };
+}
