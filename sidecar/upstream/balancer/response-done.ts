@@ -22,3 +22,26 @@ export function onResponseDone(res: MeshResponse, done: () => void): void {
   body.once("close", once);
   body.once("error", once);
 }
+
+const DISCARD_MAX_BYTES = 64 * 1024;
+const DISCARD_MAX_MS = 1000;
+
+/**
+ * Throws away a response nobody will read (a failed attempt that is retried, a late answer after a
+ * timeout): drains a small body so the connection can be reused, destroys a large or slow one.
+ */
+export function discardResponse(res: MeshResponse): void {
+  const body = res.body;
+  if (!body || body.destroyed) return;
+  body.on("error", () => {});
+  if (body.readableEnded) return;
+  let bytes = 0;
+  const timer = setTimeout(() => body.destroy(), DISCARD_MAX_MS);
+  timer.unref();
+  body.once("close", () => clearTimeout(timer));
+  body.on("data", (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > DISCARD_MAX_BYTES) body.destroy();
+  });
+  body.resume();
+}
