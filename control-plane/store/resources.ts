@@ -39,7 +39,7 @@ function sameSpec(a: unknown, b: unknown): boolean {
  * stored resource with its new resourceVersion, generation (+1 when spec changed) and
  * creationTimestamp (kept from the first write).
  */
-export async function putResource<K extends Kind>(etcd: Etcd3, resource: Resource<K>): Promise<Resource<K>> {
+export async function putResource<K extends Kind>(etcd: Etcd3, resource: Resource<K>): Promise<{ resource: Resource<K>; created: boolean }> {
   const key = resourceKey(resource.kind, resource.metadata.name);
   const wanted = resource.metadata.resourceVersion;
   // Read-modify-write guarded by the mod revision we read; a racing writer only makes us re-read
@@ -64,7 +64,7 @@ export async function putResource<K extends Kind>(etcd: Etcd3, resource: Resourc
       .commit();
     if (txn.succeeded) {
       stored.metadata.resourceVersion = String(txn.header.revision);
-      return stored;
+      return { resource: stored, created: !prev };
     }
     if (wanted !== undefined) throw new ConflictError(key, wanted, undefined);
   }

@@ -49,7 +49,12 @@ export class Store {
   }
 
   /** Create or update; CAS when metadata.resourceVersion is set (ConflictError on mismatch). */
-  put<K extends Kind>(resource: Resource<K>): Promise<Resource<K>> {
+  async put<K extends Kind>(resource: Resource<K>): Promise<Resource<K>> {
+    return (await this.upsert(resource)).resource;
+  }
+
+  /** put() that also says whether the resource was created (201) or updated (200). */
+  upsert<K extends Kind>(resource: Resource<K>): Promise<{ resource: Resource<K>; created: boolean }> {
     return this.run("put", () => putResource(this.etcd, resource));
   }
 

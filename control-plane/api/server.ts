@@ -1,0 +1,91 @@
+// The REST server. One request, top to bottom: match a route -> check the method -> check the
+// bearer token -> run the handler -> map errors to {error, code[, field]} -> count and time it.
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "../../shared/log.js";
+import { ConflictError, StoreUnavailableError, type Store } from "../store/index.js";
+import type { AdminAuth } from "./auth.js";
+import { ApiError } from "./errors.js";
+import type { ApiMetrics } from "./metrics.js";
+import { matchRoute, type ApiResult, type RouteDef } from "./router.js";
+import { apiRoutes } from "./routes.js";
+
+export interface ApiServerDeps {
+  store: Store;
+  auth: AdminAuth;
+  metrics: ApiMetrics;
+  log: Logger;
+}
+
+function toApiError(err: unknown, log: Logger): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof StoreUnavailableError) return new ApiError(503, "TSMESH_ERR_STORE_UNAVAILABLE", "etcd is unreachable; retry later", undefined, { "retry-after": "1" });
+  if (err instanceof ConflictError) return new ApiError(409, "TSMESH_ERR_CONFLICT", err.message);
+  log.error("unhandled API error", { err: err instanceof Error ? err : new Error(String(err)) });
+  return new ApiError(500, "TSMESH_ERR_INTERNAL", "internal error");
+}
+
+function send(res: ServerResponse, result: ApiResult): void {
+  const text = result.text ?? JSON.stringify(result.body ?? {}) + "\n";
+  res.writeHead(result.status, {
+    "content-type": result.contentType ?? "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...result.headers,
+  });
+  res.end(text);
+}
+
+async function dispatch(routes: readonly RouteDef[], deps: ApiServerDeps, req: IncomingMessage, url: URL): Promise<{ result: ApiResult; pattern: string }> {
+  const matched = matchRoute(routes, url.pathname);
+  if (!matched) throw new ApiError(404, "TSMESH_ERR_NOT_FOUND", `no such path ${url.pathname}`);
+  const { route, params } = matched;
+  const handler = route.methods[req.method as keyof RouteDef["methods"]];
+  if (!handler) {
+    const allow = Object.keys(route.methods).join(", ");
+    throw new ApiError(405, "TSMESH_ERR_METHOD_NOT_ALLOWED", `${req.method} not allowed; use ${allow}`, undefined, { allow });
+  }
+  if (route.auth) await deps.auth.check(req.headers.authorization);
+  return { result: await handler({ req, url, params, store: deps.store }), pattern: route.pattern };
+}
+
+export function createApiServer(deps: ApiServerDeps): http.Server {
+  const routes = apiRoutes(deps.metrics.registry);
+  return http.createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? "/", "http://api.invalid");
+    let pattern = "unmatched";
+    dispatch(routes, deps, req, url)
+      .then(
+        (ok) => {
+          pattern = ok.pattern;
+          return ok.result;
+        },
+        (err: unknown) => {
+          const e = toApiError(err, deps.log);
+          pattern = matchRoute(routes, url.pathname)?.route.pattern ?? "unmatched";
+          return { status: e.status, body: e.toJSON(), headers: e.headers };
+        },
+      )
+      .then((result) => {
+        send(res, result);
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        deps.metrics.requests.inc({ method: req.method ?? "", route: pattern, code: String(result.status) });
+        deps.metrics.duration.observe({ method: req.method ?? "", route: pattern }, seconds);
+      })
+      .catch((err: unknown) => {
+        deps.log.error("failed to send API response", { err: err as Error });
+        res.destroy();
+      });
+  });
+}
+
+export async function listen(server: http.Server, port: number, host = "127.0.0.1"): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}

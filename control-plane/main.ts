@@ -1,0 +1,111 @@
+// The control-plane process: etcd (embedded or external) -> store -> REST API -> gRPC port with
+// its plugins. startControlPlane() is what `tsmesh control-plane` and the tests call.
+import path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { createLogger, type Logger } from "../shared/log.js";
+import { AdminAuth, createApiMetrics, createApiServer, listen } from "./api/index.js";
+import { DEFAULT_GRPC_PLUGINS, type ControlPlaneContext, type GrpcPlugin } from "./plugins.js";
+import { createStore, startEtcd, type EtcdProcess, type Store } from "./store/index.js";
+
+export interface ControlPlaneOptions {
+  /** External etcd client URLs; without them an embedded etcd runs in <dataDir>/etcd. */
+  etcd?: string[];
+  /** Default 15000; 0 picks a free port. */
+  apiPort?: number;
+  /** Default 15012; 0 picks a free port. */
+  grpcPort?: number;
+  /** Listen address of both ports; default 127.0.0.1. */
+  host?: string;
+  /** Default ./.tsmesh */
+  dataDir?: string;
+  /** Admin API token; when absent one is generated (hash in etcd, plaintext in <dataDir>/admin-token). */
+  token?: string;
+  /** Default DEFAULT_GRPC_PLUGINS. */
+  plugins?: GrpcPlugin[];
+  log?: Logger;
+}
+
+export interface ControlPlane {
+  apiPort: number;
+  grpcPort: number;
+  store: Store;
+  etcdEndpoints: string[];
+  dataDir: string;
+  /** Admin token file (only written when the token was generated here). */
+  adminTokenFile: string;
+  close(): Promise<void>;
+}
+
+async function startGrpc(plugins: GrpcPlugin[], ctx: ControlPlaneContext, host: string, port: number) {
+  const server = new grpc.Server();
+  const withCreds = plugins.filter((p) => p.credentials);
+  if (withCreds.length > 1) throw new Error(`several gRPC plugins provide credentials: ${withCreds.map((p) => p.name).join(", ")}`);
+  const credentials = withCreds[0] ? await withCreds[0].credentials!(ctx) : grpc.ServerCredentials.createInsecure();
+  for (const p of plugins) await p.register(server, ctx);
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${port}`, credentials, (err, actual) => (err ? reject(err) : resolve(actual))),
+  );
+  return { server, port: bound };
+}
+
+function shutdownGrpc(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const log = opts.log ?? createLogger("control-plane");
+  const host = opts.host ?? "127.0.0.1";
+  const dataDir = path.resolve(opts.dataDir ?? ".tsmesh");
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch((err: unknown) => log.warn("shutdown step failed", { err: err as Error }));
+  };
+  try {
+    let etcdEndpoints = opts.etcd ?? [];
+    if (etcdEndpoints.length === 0) {
+      const etcd: EtcdProcess = await startEtcd({ dataDir: path.join(dataDir, "etcd") });
+      cleanups.push(() => etcd.stop());
+      etcdEndpoints = [etcd.endpoint];
+      log.info("embedded etcd started", { endpoint: etcd.endpoint, dataDir: etcd.dataDir });
+    }
+
+    const metrics = createApiMetrics();
+    const store = createStore({ endpoints: etcdEndpoints, onUnavailable: (op) => metrics.etcdErrors.inc({ op }) });
+    cleanups.push(() => store.close());
+
+    const auth = new AdminAuth(store, { token: opts.token, dataDir }, log);
+    // Resolved lazily per request if etcd is not reachable yet; never fatal.
+    await auth.init().catch((err: unknown) => log.warn("admin token not initialised yet (etcd unreachable)", { err: err as Error }));
+
+    const api = createApiServer({ store, auth, metrics, log: log.child({ component: "api" }) });
+    const apiPort = await listen(api, opts.apiPort ?? 15000, host);
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          api.close(() => resolve());
+          api.closeAllConnections();
+        }),
+    );
+
+    const ctx: ControlPlaneContext = { store, log, dataDir, etcdEndpoints, metrics: metrics.registry };
+    const plugins = opts.plugins ?? DEFAULT_GRPC_PLUGINS;
+    for (const p of plugins) if (p.close) cleanups.push(() => p.close!());
+    const grpcServer = await startGrpc(plugins, ctx, host, opts.grpcPort ?? 15012);
+    cleanups.push(() => shutdownGrpc(grpcServer.server, 5000));
+
+    log.info("control plane ready", { apiPort, grpcPort: grpcServer.port, etcd: etcdEndpoints });
+    return { apiPort, grpcPort: grpcServer.port, store, etcdEndpoints, dataDir, adminTokenFile: auth.tokenFile, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
