@@ -1,0 +1,49 @@
+// Observability layers act when a response is finished with, not at headers: the body ended,
+// errored or was destroyed (client gone, retry discarding a reply), or at once when bodiless.
+// Only 'end'/'close'/'error' listeners are added, so the stream's flow is not changed.
+import type { MeshError, MeshResponse } from "../core/handler.js";
+
+/** `done(err)` runs exactly once; err is set when the body failed or was cut short. */
+export function onBodyEnd(res: MeshResponse, done: (err?: Error) => void): void {
+  const body = res.body;
+  if (!body) {
+    done();
+    return;
+  }
+  if (body.readableEnded) {
+    done();
+    return;
+  }
+  if (body.destroyed) {
+    done(body.errored ?? new Error("response body destroyed"));
+    return;
+  }
+  let called = false;
+  const finish = (err?: Error) => {
+    if (called) return;
+    called = true;
+    body.off("end", onEnd);
+    body.off("close", onClose);
+    body.off("error", finish);
+    done(err);
+  };
+  const onEnd = () => finish();
+  // 'close' without a prior 'end': the body was abandoned before its last byte.
+  const onClose = () => finish(body.readableEnded ? undefined : new Error("response body closed early"));
+  body.once("end", onEnd);
+  body.once("close", onClose);
+  body.once("error", finish);
+}
+
+/** Status the listener will answer with when a layer throws. */
+export function statusOfError(err: unknown): number {
+  const e = err as Partial<MeshError> | undefined;
+  return typeof e?.status === "number" ? e.status : 502;
+}
+
+/** Stable code of a thrown error (TSMESH_ERR_* or a Node errno code). */
+export function codeOfError(err: unknown): string {
+  const e = err as { code?: unknown; name?: unknown } | undefined;
+  if (typeof e?.code === "string") return e.code;
+  return typeof e?.name === "string" ? e.name : "Error";
+}
