@@ -40,8 +40,8 @@ export function register(program: Command): void {
         }
         process.stdout.write(result.yaml);
       } catch (err) {
-        const code = err instanceof InjectError ? err.code : (err as NodeJS.ErrnoException).code ?? "TSMESH_ERR_INJECT";
-        process.stderr.write(`error: ${code}: ${(err as Error).message}\n`);
+        const prefix = err instanceof InjectError ? `${err.code}: ` : "";
+        process.stderr.write(`error: ${prefix}${(err as Error).message}\n`);
         process.exitCode = 1;
       }
     });
