@@ -1,0 +1,107 @@
+// The CA's on-disk layout (written by `tsmesh certs init`, read by every control-plane replica).
+// Every replica loads the issuer key from this directory; it is never written to etcd.
+import { X509Certificate, createPublicKey } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { createIssuer, createTrustAnchor, normalizeBundle, splitPemCerts, type CertKeyPem } from "../../shared/pki/index.js";
+
+export const CA_FILES = {
+  anchorCert: "ca.crt",
+  anchorKey: "ca.key",
+  issuerCert: "issuer.crt",
+  issuerKey: "issuer.key",
+  /** Every trust anchor currently accepted (PEM, concatenated). */
+  bundle: "bundle.crt",
+  /** Optional directory of extra anchors (*.crt), e.g. the next anchor during a rotation. */
+  bundleDir: "bundle.d",
+} as const;
+
+const YEAR_MS = 365 * 24 * 3600_000;
+export const ANCHOR_VALIDITY_MS = 10 * YEAR_MS;
+export const ISSUER_VALIDITY_MS = YEAR_MS;
+
+export interface InitOptions {
+  anchorValidityMs?: number;
+  issuerValidityMs?: number;
+  trustDomain?: string;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Creates anchor + issuer in `dir`. Refuses (and writes nothing) when any of the files exists, so
+ * a second run never replaces a CA that certificates were issued from.
+ */
+export async function initCaDir(dir: string, opts: InitOptions = {}): Promise<string[]> {
+  await fs.mkdir(dir, { recursive: true });
+  const names = [CA_FILES.anchorCert, CA_FILES.anchorKey, CA_FILES.issuerCert, CA_FILES.issuerKey, CA_FILES.bundle];
+  const present = [];
+  for (const n of names) if (await exists(path.join(dir, n))) present.push(n);
+  if (present.length > 0) {
+    throw new Error(`TSMESH_ERR_CA_EXISTS: ${dir} already holds ${present.join(", ")}; remove them first to create a new CA`);
+  }
+  const td = opts.trustDomain ?? "cluster.local";
+  const anchor = createTrustAnchor({ commonName: `tsmesh trust anchor (${td})`, validityMs: opts.anchorValidityMs ?? ANCHOR_VALIDITY_MS });
+  const issuer = createIssuer(anchor, { commonName: `tsmesh issuer (${td})`, validityMs: opts.issuerValidityMs ?? ISSUER_VALIDITY_MS });
+  // Keys first, created exclusively with 0600, so a racing writer cannot leave a readable key.
+  await fs.writeFile(path.join(dir, CA_FILES.anchorKey), anchor.keyPem, { mode: 0o600, flag: "wx" });
+  await fs.writeFile(path.join(dir, CA_FILES.issuerKey), issuer.keyPem, { mode: 0o600, flag: "wx" });
+  await fs.writeFile(path.join(dir, CA_FILES.anchorCert), anchor.certPem, { mode: 0o644, flag: "wx" });
+  await fs.writeFile(path.join(dir, CA_FILES.issuerCert), issuer.certPem, { mode: 0o644, flag: "wx" });
+  await fs.writeFile(path.join(dir, CA_FILES.bundle), anchor.certPem, { mode: 0o644, flag: "wx" });
+  return names.map((n) => path.join(dir, n));
+}
+
+/** Reads anchors from a PEM file or from every *.crt in a directory; drops expired and duplicates. */
+export async function loadBundle(p: string): Promise<string[]> {
+  const st = await fs.stat(p);
+  let pems: string[] = [];
+  if (st.isDirectory()) {
+    const files = (await fs.readdir(p)).filter((f) => f.endsWith(".crt")).sort();
+    for (const f of files) pems.push(...splitPemCerts(await fs.readFile(path.join(p, f), "utf8")));
+  } else {
+    pems = splitPemCerts(await fs.readFile(p, "utf8"));
+  }
+  return normalizeBundle(pems);
+}
+
+export interface CaMaterial {
+  issuer: CertKeyPem;
+  /** Trust anchors, PEM each. */
+  bundle: string[];
+}
+
+/**
+ * Loads issuer + bundle from a `certs init` directory. The bundle is bundle.crt plus bundle.d/*.crt
+ * (or ca.crt when neither exists). Checks the issuer key matches its cert and the issuer chains
+ * to an anchor in the bundle, so a misconfiguration fails at start, not at the first CSR.
+ */
+export async function loadCaMaterial(dir: string, bundlePath?: string): Promise<CaMaterial> {
+  const read = (n: string) => fs.readFile(path.join(dir, n), "utf8");
+  let certPem: string;
+  let keyPem: string;
+  try {
+    [certPem, keyPem] = await Promise.all([read(CA_FILES.issuerCert), read(CA_FILES.issuerKey)]);
+  } catch (err) {
+    throw new Error(`TSMESH_ERR_CA_MISSING: cannot read ${CA_FILES.issuerCert}/${CA_FILES.issuerKey} in ${dir} (run \`tsmesh certs init --dir ${dir}\`): ${(err as Error).message}`);
+  }
+  const issuerCert = new X509Certificate(certPem);
+  const pub = createPublicKey(keyPem).export({ type: "spki", format: "der" });
+  if (!issuerCert.publicKey.export({ type: "spki", format: "der" }).equals(pub)) {
+    throw new Error(`TSMESH_ERR_CA_KEY_MISMATCH: ${CA_FILES.issuerKey} does not belong to ${CA_FILES.issuerCert} in ${dir}`);
+  }
+  const bundle: string[] = [];
+  const sources = bundlePath ? [bundlePath] : [path.join(dir, CA_FILES.bundle), path.join(dir, CA_FILES.bundleDir)];
+  for (const s of sources) if (await exists(s)) bundle.push(...(await loadBundle(s)));
+  if (!bundlePath && bundle.length === 0 && (await exists(path.join(dir, CA_FILES.anchorCert)))) bundle.push(...(await loadBundle(path.join(dir, CA_FILES.anchorCert))));
+  const anchors = normalizeBundle(bundle);
+  if (!anchors.some((a) => { const c = new X509Certificate(a); return issuerCert.checkIssued(c) && issuerCert.verify(c.publicKey); })) {
+    throw new Error(`TSMESH_ERR_CA_UNTRUSTED_ISSUER: ${CA_FILES.issuerCert} does not chain to any anchor in the trust bundle`);
+  }
+  return { issuer: { certPem, keyPem }, bundle: anchors };
+}

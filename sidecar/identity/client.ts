@@ -1,0 +1,53 @@
+// One Certificates.Sign call to the control plane over TLS. The server is checked by its SPIFFE ID
+// (the control plane's), not by host name, so any address that reaches it works.
+import * as grpc from "@grpc/grpc-js";
+import { spiffeId } from "../../shared/identity.js";
+import { spiffeIdOf } from "../../shared/pki/index.js";
+import { loadMeshProto, type SignRequestMsg, type SignResponseMsg } from "../../shared/proto/load.js";
+
+export interface SignCallOptions {
+  /** host:port of the control plane's gRPC port. */
+  address: string;
+  /** Anchors to verify the control plane's certificate with (PEM). */
+  trustBundlePem: string[];
+  trustDomain: string;
+  csrPem: string;
+  bootstrapToken?: string;
+  /** Current workload certificate, presented over mTLS to renew. */
+  clientCert?: { keyPem: string; chainPem: string };
+  ttlSeconds?: number;
+  timeoutMs?: number;
+}
+
+export const CONTROL_PLANE_ID = (trustDomain: string): string => spiffeId({ trustDomain, namespace: "tsmesh-system", service: "control-plane" });
+
+type SignClient = grpc.Client & {
+  Sign(req: SignRequestMsg, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: SignResponseMsg) => void): void;
+};
+
+export async function callSign(opts: SignCallOptions): Promise<SignResponseMsg> {
+  const expected = CONTROL_PLANE_ID(opts.trustDomain);
+  const creds = grpc.credentials.createSsl(
+    Buffer.from(opts.trustBundlePem.join("")),
+    opts.clientCert ? Buffer.from(opts.clientCert.keyPem) : null,
+    opts.clientCert ? Buffer.from(opts.clientCert.chainPem) : null,
+    {
+      checkServerIdentity: (_host, cert) =>
+        spiffeIdOf(cert) === expected ? undefined : new Error(`TSMESH_ERR_CONTROL_PLANE_IDENTITY: server is ${spiffeIdOf(cert) ?? "no SPIFFE ID"}, expected ${expected}`),
+    },
+  );
+  const { Certificates } = loadMeshProto();
+  // A fresh channel per call: the client certificate changes with every renewal, and calls are rare.
+  const client = new Certificates(opts.address, creds) as unknown as SignClient;
+  try {
+    return await new Promise<SignResponseMsg>((resolve, reject) => {
+      client.Sign(
+        { csrPem: opts.csrPem, bootstrapToken: opts.bootstrapToken ?? "", ttlSeconds: opts.ttlSeconds ?? 0 },
+        { deadline: Date.now() + (opts.timeoutMs ?? 10_000) },
+        (err, res) => (err || !res ? reject(err ?? new Error("empty SignResponse")) : resolve(res)),
+      );
+    });
+  } finally {
+    client.close();
+  }
+}
