@@ -1,0 +1,1 @@
+export { metricsLayer, peerService, type MetricsLayerOptions } from "./layer.js";
