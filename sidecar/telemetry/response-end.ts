@@ -3,6 +3,10 @@
 // Only 'end'/'close'/'error' listeners are added, so the stream's flow is not changed.
 import type { MeshError, MeshResponse } from "../core/handler.js";
 
+function incomplete(message: string): Error {
+  return Object.assign(new Error(message), { code: "TSMESH_ERR_BODY_INCOMPLETE" });
+}
+
 /** `done(err)` runs exactly once; err is set when the body failed or was cut short. */
 export function onBodyEnd(res: MeshResponse, done: (err?: Error) => void): void {
   const body = res.body;
@@ -15,7 +19,7 @@ export function onBodyEnd(res: MeshResponse, done: (err?: Error) => void): void 
     return;
   }
   if (body.destroyed) {
-    done(body.errored ?? new Error("response body destroyed"));
+    done(body.errored ?? incomplete("response body destroyed"));
     return;
   }
   let called = false;
@@ -29,7 +33,7 @@ export function onBodyEnd(res: MeshResponse, done: (err?: Error) => void): void 
   };
   const onEnd = () => finish();
   // 'close' without a prior 'end': the body was abandoned before its last byte.
-  const onClose = () => finish(body.readableEnded ? undefined : new Error("response body closed early"));
+  const onClose = () => finish(body.readableEnded ? undefined : incomplete("response body closed early"));
   body.once("end", onEnd);
   body.once("close", onClose);
   body.once("error", finish);

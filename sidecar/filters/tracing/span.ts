@@ -44,7 +44,7 @@ export function traced(tracer: Tracer, spec: SpanSpec, next: Handler): Handler {
     spec.after(span, ctx);
     recordStatus(span, res.status);
     onBodyEnd(res, (err) => {
-      if (err) recordError(span, err, "body_incomplete");
+      if (err) recordError(span, err, codeOfError(err));
       span.end();
     });
     return res;
