@@ -6,6 +6,7 @@ import type * as grpc from "@grpc/grpc-js";
 import type { Registry } from "prom-client";
 import type { Logger } from "../shared/log.js";
 import type { Store } from "./store/index.js";
+import { caPlugin } from "./ca/plugin.js";
 
 /** What a plugin gets from the running control plane. */
 export interface ControlPlaneContext {
@@ -33,5 +34,6 @@ export interface GrpcPlugin {
 
 /** Plugins every `tsmesh control-plane` runs, in order. One line per plugin. */
 export const DEFAULT_GRPC_PLUGINS: GrpcPlugin[] = [
+  caPlugin(),
   // e.g. caPlugin(), pushPlugin()
 ];
