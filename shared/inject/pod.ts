@@ -76,7 +76,9 @@ function appPort(template: Obj, containers: unknown[], warnings: string[]): numb
 }
 
 const PORT_LIST = /^\d{1,5}(:\d{1,5})?(,\d{1,5}(:\d{1,5})?)*$/;
-const CIDR_LIST = /^[0-9A-Fa-f.:]+\/\d{1,3}(,[0-9A-Fa-f.:]+\/\d{1,3})*$/;
+// IPv4 only, like deploy/iptables.sh: a value the script would reject must not reach the pod.
+const CIDR = String.raw`\d{1,3}(\.\d{1,3}){3}\/\d{1,2}`;
+const CIDR_LIST = new RegExp(`^${CIDR}(,${CIDR})*$`);
 
 function listAnnotation(template: Obj, key: string, shape: RegExp, warnings: string[]): string {
   const v = strMap(strMap(template.metadata).annotations)[key];
