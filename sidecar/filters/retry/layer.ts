@@ -4,7 +4,7 @@
 // discarded failed response is drained or destroyed. Each attempt gets the per-try timeout.
 import type { Endpoint, MeshRequest, MeshResponse, Middleware, RequestContext } from "../../core/handler.js";
 import { discardResponse } from "../../upstream/balancer/response-done.js";
-import { parseConcrete } from "../split/pick.js";
+import { destinationService } from "../split/pick.js";
 import { withTimeout } from "../timeout/deadline.js";
 import type { RetryBudgets } from "./budget.js";
 import { DEFAULT_MAX_BUFFER_BYTES, makeReplayable } from "./body.js";
@@ -47,8 +47,7 @@ export function retryLayer(options: RetryLayerOptions): Middleware {
       replayable = made.replayable;
       if (!replayable) ctx.annotations.retrySkipped = "body-too-large";
     }
-    const service = ctx.destination?.service ?? parseConcrete(ctx.concrete ?? ctx.logical ?? "").service;
-    const budget = options.budgets.for(service, ctx.destination?.retryBudget);
+    const budget = options.budgets.for(destinationService(ctx), ctx.destination?.retryBudget);
     budget.startRequest();
     let releaseRetry: (() => void) | undefined;
     try {

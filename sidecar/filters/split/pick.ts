@@ -27,3 +27,8 @@ export function parseConcrete(concrete: string): { service: string; subset?: str
   const slash = concrete.indexOf("/");
   return slash === -1 ? { service: concrete } : { service: concrete.slice(0, slash), subset: concrete.slice(slash + 1) };
 }
+
+/** The destination service of a request once split: its policy's service, else the concrete/logical name. */
+export function destinationService(ctx: { destination?: { service: string }; concrete?: string; logical?: string }): string {
+  return ctx.destination?.service ?? parseConcrete(ctx.concrete ?? ctx.logical ?? "").service;
+}
