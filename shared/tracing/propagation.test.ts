@@ -1,4 +1,7 @@
-import { ROOT_CONTEXT, TraceFlags, trace } from "@opentelemetry/api";
+import { ROOT_CONTEXT, TraceFlags, defaultTextMapSetter, trace } from "@opentelemetry/api";
+import { TraceState, W3CTraceContextPropagator } from "@opentelemetry/core";
+import { B3InjectEncoding, B3Propagator } from "@opentelemetry/propagator-b3";
+import { RandomIdGenerator } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { extractSpanContext, injectContext } from "./propagation.js";
 
@@ -89,3 +92,26 @@ describe("inject", () => {
     expect(injectContext(ROOT_CONTEXT, { b3: "stale", a: "1" })).toEqual({ a: "1" });
   });
 });
+
+describe("inject matches the official propagators", () => {
+  it("for random contexts, sampled or not, with and without tracestate", () => {
+    const ids = new RandomIdGenerator();
+    const official = [
+      new W3CTraceContextPropagator(),
+      new B3Propagator({ injectEncoding: B3InjectEncoding.SINGLE_HEADER }),
+      new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER }),
+    ];
+    for (let i = 0; i < 50; i++) {
+      const ctx = trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: ids.generateTraceId(),
+        spanId: ids.generateSpanId(),
+        traceFlags: i % 2 === 0 ? TraceFlags.SAMPLED : TraceFlags.NONE,
+        traceState: i % 3 === 0 ? new TraceState("a=1,b=2") : undefined,
+      });
+      const want: Record<string, string> = {};
+      for (const p of official) p.inject(ctx, want, defaultTextMapSetter);
+      expect(injectContext(ctx, {})).toEqual(want);
+    }
+  });
+});
+
