@@ -1,5 +1,5 @@
-// The REST server. One request, top to bottom: match a route -> check the method -> check the
-// bearer token -> run the handler -> map errors to {error, code[, field]} -> count and time it.
+// The REST server. One request, top to bottom: match a route -> check the bearer token -> check
+// the method -> run the handler -> map errors to {error, code[, field]} -> count and time it.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../shared/log.js";
@@ -37,6 +37,8 @@ function send(res: ServerResponse, result: ApiResult): void {
 
 async function dispatch(routes: readonly RouteDef[], deps: ApiServerDeps, req: IncomingMessage, url: URL): Promise<{ result: ApiResult; pattern: string }> {
   const matched = matchRoute(routes, url.pathname);
+  // Everything under /api asks for the token first, so nothing there is probed anonymously.
+  if (matched?.route.auth || url.pathname.startsWith("/api/")) await deps.auth.check(req.headers.authorization);
   if (!matched) throw new ApiError(404, "TSMESH_ERR_NOT_FOUND", `no such path ${url.pathname}`);
   const { route, params } = matched;
   const handler = route.methods[req.method as keyof RouteDef["methods"]];
@@ -44,13 +46,13 @@ async function dispatch(routes: readonly RouteDef[], deps: ApiServerDeps, req: I
     const allow = Object.keys(route.methods).join(", ");
     throw new ApiError(405, "TSMESH_ERR_METHOD_NOT_ALLOWED", `${req.method} not allowed; use ${allow}`, undefined, { allow });
   }
-  if (route.auth) await deps.auth.check(req.headers.authorization);
   return { result: await handler({ req, url, params, store: deps.store }), pattern: route.pattern };
 }
 
 export function createApiServer(deps: ApiServerDeps): http.Server {
   const routes = apiRoutes(deps.metrics.registry);
-  return http.createServer((req, res) => {
+  // Bounded request times: a slow or stalled client cannot hold a body read open for minutes.
+  return http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? "/", "http://api.invalid");
     let pattern = "unmatched";

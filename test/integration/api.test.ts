@@ -65,6 +65,8 @@ describe("REST API", () => {
     // Auth comes before the body is read or validated.
     const unauth = await call("PUT", "/api/v1/routes/x", "{", { authorization: "" });
     expect(unauth.status).toBe(401);
+    expect((await fetch(`${base}/api/v1/no/such/path`)).status).toBe(401);
+    expect((await fetch(`${base}/api/v1/routes/x`, { method: "POST" })).status).toBe(401);
   });
 
   it("creates, reads, updates, lists and deletes", async () => {

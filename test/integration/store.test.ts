@@ -129,6 +129,17 @@ describe("store", () => {
     expect((await store.listEndpoints()).items).toHaveLength(0);
   });
 
+  it("re-registers an endpoint whose lease vanished behind its back", async () => {
+    const rec = { service: "again", instanceId: "i-1", address: "127.0.0.1", port: 1, labels: {} };
+    const reg = await store.registerEndpoint(rec, 3);
+    const kv = (await store.etcd.get(reg.key).exec()).kvs[0]!;
+    await store.etcd.leaseClient.leaseRevoke({ ID: kv.lease });
+    expect((await store.listEndpoints("again")).items).toHaveLength(0);
+    await until(async () => (await store.listEndpoints("again")).items.length === 1, 4000); // next heartbeat
+    await reg.close();
+    expect((await store.listEndpoints("again")).items).toHaveLength(0);
+  });
+
   it("stores only the hash of a bootstrap token, under a lease", async () => {
     const t = await store.createBootstrapToken({ service: "web", ttlMs: 2000 });
     expect(Buffer.from(t.token, "base64url")).toHaveLength(32);
