@@ -1,0 +1,38 @@
+// Outlier detectors per service, present only for services whose DestinationPolicy enables
+// outlier detection; state survives policy updates.
+import type { EjectionEvent, OutlierDetector as Detector, OutlierSpec } from "./detector.js";
+import { OutlierDetector } from "./detector.js";
+
+export class OutlierDetectors {
+  private readonly detectors = new Map<string, Detector>();
+
+  /** `onEject` feeds tsmesh_outlier_ejections_total and logs. */
+  constructor(
+    private readonly onEject: (e: EjectionEvent) => void = () => {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The detector of `service`, created or reconfigured from its policy; undefined when disabled. */
+  for(service: string, spec: OutlierSpec | undefined): Detector | undefined {
+    const existing = this.detectors.get(service);
+    if (!spec) {
+      if (existing) this.detectors.delete(service);
+      return undefined;
+    }
+    if (existing) {
+      existing.configure(spec);
+      return existing;
+    }
+    const created = new OutlierDetector(service, spec, this.onEject, this.now);
+    this.detectors.set(service, created);
+    return created;
+  }
+
+  /** For PickerCache's isEjected option. */
+  isEjected = (service: string, address: string): boolean => this.detectors.get(service)?.isEjected(address) ?? false;
+
+  /** Call when a service's endpoints change (config push) so maxEjectionPercent counts right. */
+  setEndpoints(service: string, addresses: Iterable<string>): void {
+    this.detectors.get(service)?.setEndpoints(addresses);
+  }
+}
