@@ -1,7 +1,7 @@
 // Observability layers act when a response is finished with, not at headers: the body ended,
 // errored or was destroyed (client gone, retry discarding a reply), or at once when bodiless.
 // Only 'end'/'close'/'error' listeners are added, so the stream's flow is not changed.
-import type { MeshError, MeshResponse } from "../core/handler.js";
+import { MeshError, type MeshResponse } from "../core/handler.js";
 
 function incomplete(message: string): Error {
   return Object.assign(new Error(message), { code: "TSMESH_ERR_BODY_INCOMPLETE" });
@@ -39,10 +39,9 @@ export function onBodyEnd(res: MeshResponse, done: (err?: Error) => void): void 
   body.once("error", finish);
 }
 
-/** Status the listener will answer with when a layer throws. */
+/** Status the listener will answer with when a layer throws (sidecar/listener/errors.ts). */
 export function statusOfError(err: unknown): number {
-  const e = err as Partial<MeshError> | undefined;
-  return typeof e?.status === "number" ? e.status : 502;
+  return err instanceof MeshError ? err.status : 502;
 }
 
 /** Stable code of a thrown error (TSMESH_ERR_* or a Node errno code). */
