@@ -9,6 +9,7 @@ import { withTimeout } from "../timeout/deadline.js";
 import type { RetryBudgets } from "./budget.js";
 import { DEFAULT_MAX_BUFFER_BYTES, makeReplayable } from "./body.js";
 import { decide, failureOf, toRetryPolicy, type AttemptOutcome } from "./policy.js";
+import { sleep } from "../timeout/sleep.js";
 
 export interface RetryLayerOptions {
   budgets: RetryBudgets;
@@ -17,21 +18,6 @@ export interface RetryLayerOptions {
   /** Largest request body buffered for replay (default 1 MiB). */
   maxBufferBytes?: number;
   random?: () => number;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 export function retryLayer(options: RetryLayerOptions): Middleware {
