@@ -12,6 +12,8 @@ export interface EndpointRegistration {
   readonly key: string;
   /** Revokes the lease: the endpoint disappears now instead of after the TTL. */
   close(): Promise<void>;
+  /** Stops heartbeating without revoking: the endpoint disappears when the TTL runs out. */
+  abandon(): void;
 }
 
 export async function listEndpoints(etcd: Etcd3, service?: string): Promise<Listed<EndpointRecord>> {
@@ -58,6 +60,10 @@ export async function registerEndpoint(
   timer.unref();
   return {
     key,
+    abandon: () => {
+      closed = true;
+      clearInterval(timer);
+    },
     close: async () => {
       if (closed) return;
       closed = true;

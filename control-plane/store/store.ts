@@ -30,6 +30,8 @@ export class Store {
   /** The underlying etcd3 client, for transactions the store does not wrap (e.g. the CA consuming a token). */
   readonly etcd: Etcd3;
   private readonly timeoutMs: number;
+  /** Watches and registrations still running, stopped by close(). */
+  private readonly live = new Set<{ stop(): void }>();
 
   constructor(private readonly opts: StoreOptions) {
     this.timeoutMs = opts.callTimeoutMs ?? 2000;
@@ -68,8 +70,21 @@ export class Store {
   }
 
   /** Registers under a lease of ttlSeconds (>= 1), kept alive until close(). */
-  registerEndpoint(record: EndpointRecord, ttlSeconds: number): Promise<EndpointRegistration> {
-    return this.run("registerEndpoint", () => registerEndpoint(this.etcd, record, ttlSeconds, this.timeoutMs));
+  async registerEndpoint(record: EndpointRecord, ttlSeconds: number): Promise<EndpointRegistration> {
+    const reg = await this.run("registerEndpoint", () => registerEndpoint(this.etcd, record, ttlSeconds, this.timeoutMs));
+    const entry = { stop: () => reg.abandon() };
+    this.live.add(entry);
+    return {
+      key: reg.key,
+      abandon: () => {
+        this.live.delete(entry);
+        reg.abandon();
+      },
+      close: () => {
+        this.live.delete(entry);
+        return reg.close();
+      },
+    };
   }
 
   createBootstrapToken(opts: { service: string; namespace?: string; ttlMs: number }): Promise<BootstrapToken> {
@@ -93,7 +108,16 @@ export class Store {
 
   /** See watch.ts: resumable change feed; "compacted" means re-list and watch again. */
   watchPrefix(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void, onError?: (err: unknown) => void): WatchHandle {
-    return watchPrefix(this.etcd, prefix, fromRevision, onEvent, onError);
+    const handle = watchPrefix(this.etcd, prefix, fromRevision, onEvent, onError);
+    const entry = { stop: () => void handle.close() };
+    this.live.add(entry);
+    return {
+      nextRevision: () => handle.nextRevision(),
+      close: () => {
+        this.live.delete(entry);
+        return handle.close();
+      },
+    };
   }
 
   /** sha256 hex of the admin token, undefined when none was set yet. */
@@ -121,7 +145,10 @@ export class Store {
     });
   }
 
+  /** Stops watches and heartbeats (leases are left to expire, not revoked) and closes the client. */
   close(): void {
+    for (const l of this.live) l.stop();
+    this.live.clear();
     this.etcd.close();
   }
 }
