@@ -52,8 +52,7 @@ describe("outlierLayer with the balancer", () => {
     expect(detectors.isEjected("svc", "127.0.0.1:2")).toBe(true);
   });
 
-  it("counts connect failures but not client aborts or overflow", async () => {
-    const client = new AbortController();
+  it("counts connect failures but not overflow", async () => {
     let error: Error = new MeshError(503, "X", "refused", {}, "connect-failure");
     const { handler, detectors } = setup(() => Promise.reject(error));
     await handler(req(), ctx()).catch(() => undefined); // :1
@@ -62,9 +61,18 @@ describe("outlierLayer with the balancer", () => {
     await handler(req(), ctx()).catch(() => undefined); // :1 again -> ejected
     expect(detectors.isEjected("svc", "127.0.0.1:1")).toBe(true);
     error = new MeshError(503, "X", "full", {}, "overflow");
-    client.abort(new Error("client gone"));
-    for (let i = 0; i < 6; i++) await handler(req(client.signal), ctx()).catch(() => undefined);
+    for (let i = 0; i < 6; i++) await handler(req(), ctx()).catch(() => undefined);
     expect(detectors.isEjected("svc", "127.0.0.1:2")).toBe(false);
+  });
+
+  it("does not count a client abort, whatever failure kind its reason carries", async () => {
+    // The listener aborts with a "reset"-kind reason when the client leaves; upstream rethrows it.
+    const gone = new MeshError(499, "TSMESH_ERR_CLIENT_CLOSED", "downstream closed", {}, "reset");
+    const { handler, events } = setup(() => Promise.reject(gone));
+    const client = new AbortController();
+    client.abort(gone);
+    for (let i = 0; i < 6; i++) await handler(req(client.signal), ctx()).catch(() => undefined);
+    expect(events).toEqual([]);
   });
 
   it("does nothing for services without outlier detection", async () => {

@@ -28,6 +28,8 @@ export function outlierLayer(detectors: OutlierDetectors): Middleware {
       report(res.status >= 500 ? "5xx" : "success");
       return res;
     } catch (err) {
+      // The client went away (whatever failure kind its abort reason carries): not the endpoint's fault.
+      if (req.signal.aborted && !isTimeoutReason(req.signal.reason)) throw err;
       const failure = failureOf(err);
       if (failure === "connect-failure" || failure === "reset" || failure === "timeout") report(failure);
       throw err;
