@@ -1,5 +1,6 @@
 // The objects added to a pod: the redirect init container, the proxy as a native sidecar
-// (an init container with restartPolicy Always, Kubernetes >= 1.29) and the identity volume.
+// (an init container with restartPolicy Always, Kubernetes >= 1.29; or, in "container" mode for
+// older clusters, the first app container) and the identity volume.
 import {
   ADMIN_PORT,
   IDENTITY_MOUNT_PATH,
@@ -60,14 +61,20 @@ const adminProbe = (path: string, periodSeconds: number, failureThreshold: numbe
   failureThreshold,
 });
 
+// Clusters before native sidecars: the kubelet starts containers in order and runs each
+// postStart hook to completion before starting the next, so this hook holds the app back until
+// the proxy is ready (at most 60 s). Jobs must POST /quit to the admin port when done.
+const WAIT_READY = `(async()=>{for(let i=0;i<600;i++){try{if((await fetch("http://127.0.0.1:${ADMIN_PORT}/ready")).ok)process.exit(0)}catch{}await new Promise(r=>setTimeout(r,100))}process.exit(1)})()`;
+
 export function proxyContainer(opts: InjectOptions, s: ProxySettings): Record<string, unknown> {
+  const native = opts.sidecarMode === "native";
   return {
     name: PROXY_CONTAINER,
     image: opts.image,
     imagePullPolicy: opts.imagePullPolicy,
     // Native sidecar: started before the app containers (the startup probe gates them), kept
     // running beside them, stopped after them — so a Job's pod completes when its app exits.
-    restartPolicy: "Always",
+    ...(native ? { restartPolicy: "Always" } : { lifecycle: { postStart: { exec: { command: ["node", "-e", WAIT_READY] } } } }),
     args: [
       "sidecar",
       "--service", s.service,
@@ -91,7 +98,7 @@ export function proxyContainer(opts: InjectOptions, s: ProxySettings): Record<st
       { name: "tsmesh-inbound", containerPort: INBOUND_PORT, protocol: "TCP" },
       { name: "tsmesh-admin", containerPort: ADMIN_PORT, protocol: "TCP" },
     ],
-    startupProbe: adminProbe("/ready", 1, 120),
+    ...(native ? { startupProbe: adminProbe("/ready", 1, 120) } : {}),
     readinessProbe: adminProbe("/ready", 5, 3),
     livenessProbe: adminProbe("/live", 10, 3),
     resources: structuredClone(opts.proxyResources),

@@ -20,6 +20,11 @@ export interface InjectOptions {
   proxyResources: Resources;
   initResources: Resources;
   imagePullPolicy: "Always" | "IfNotPresent" | "Never";
+  /**
+   * "native" (Kubernetes >= 1.29): the proxy is an init container with restartPolicy Always.
+   * "container": the proxy is the first regular container, for older clusters.
+   */
+  sidecarMode: "native" | "container";
 }
 
 export const DEFAULT_INJECT_OPTIONS: InjectOptions = {
@@ -29,6 +34,7 @@ export const DEFAULT_INJECT_OPTIONS: InjectOptions = {
   proxyResources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "256Mi" } },
   initResources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
   imagePullPolicy: "IfNotPresent",
+  sidecarMode: "native",
 };
 
 export class InjectError extends Error {
@@ -55,6 +61,9 @@ export function resolveOptions(partial: Partial<InjectOptions> = {}): InjectOpti
   if (!Number.isInteger(opts.proxyUid) || opts.proxyUid <= 0 || opts.proxyUid > 2147483647) {
     // UID 0 would exempt every root process in the pod from redirection.
     throw new InjectError("TSMESH_ERR_INJECT_OPTIONS", `proxy UID must be a positive integer, got ${String(opts.proxyUid)}`);
+  }
+  if (opts.sidecarMode !== "native" && opts.sidecarMode !== "container") {
+    throw new InjectError("TSMESH_ERR_INJECT_OPTIONS", `sidecar mode must be "native" or "container", got ${JSON.stringify(opts.sidecarMode)}`);
   }
   return opts;
 }

@@ -87,6 +87,32 @@ describe("injectPodTemplate", () => {
   });
 });
 
+describe("container sidecar mode (clusters without native sidecars)", () => {
+  const legacy = resolveOptions({ sidecarMode: "container" });
+  type Spec = { containers: (C & { lifecycle?: unknown; startupProbe?: unknown })[]; initContainers: C[] };
+
+  it("puts the proxy first among the containers, gated by a postStart readiness wait", () => {
+    const out = injectPodTemplate(template({ initContainers: [{ name: "migrate", image: "m" }] }), {}, legacy);
+    const spec = (out as { template: { spec: Spec } }).template.spec;
+    expect(spec.containers.map((c) => c.name)).toEqual(["tsmesh-proxy", "app"]);
+    expect(spec.initContainers.map((c) => c.name)).toEqual(["tsmesh-init", "migrate"]);
+    const proxy = spec.containers[0]!;
+    expect(proxy.restartPolicy).toBeUndefined();
+    expect(proxy.startupProbe).toBeUndefined();
+    expect(JSON.stringify(proxy.lifecycle)).toContain("127.0.0.1:15020/ready");
+  });
+
+  it("switches modes without leaving a second proxy behind, and is idempotent", () => {
+    const native = injected(template()).template;
+    const switched = (injectPodTemplate(native, {}, legacy) as { template: { spec: Spec } }).template;
+    expect(switched.spec.containers.map((c) => c.name)).toEqual(["tsmesh-proxy", "app"]);
+    expect(switched.spec.initContainers.map((c) => c.name)).toEqual(["tsmesh-init"]);
+    expect((injectPodTemplate(switched, {}, legacy) as { template: unknown }).template).toEqual(switched);
+    const back = injected(switched).template as { spec: Spec };
+    expect(back).toEqual(native);
+  });
+});
+
 describe("resolveOptions", () => {
   it("keeps TSMESH_VERSION equal to package.json", () => {
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -97,6 +123,7 @@ describe("resolveOptions", () => {
     expect(() => resolveOptions({ controlPlane: "no-port" })).toThrow(InjectError);
     expect(() => resolveOptions({ proxyUid: 0 })).toThrow(/positive/);
     expect(() => resolveOptions({ image: "a b" })).toThrow(/image/);
+    expect(() => resolveOptions({ sidecarMode: "sometimes" as "native" })).toThrow(/sidecar mode/);
     expect(resolveOptions({ controlPlane: "cp.mesh:15012", proxyUid: 2000 }).proxyUid).toBe(2000);
   });
 });

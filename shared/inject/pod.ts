@@ -121,11 +121,18 @@ export function injectPodTemplate(template: Obj, ctx: PodContext, opts: InjectOp
     excludeOutboundCidrs: listAnnotation(template, ANNOTATION_EXCLUDE_OUTBOUND_CIDRS, CIDR_LIST, warnings),
   };
 
-  if (appContainers.length !== (outSpec.containers as unknown[]).length) outSpec.containers = appContainers;
-  // Order as in Istio's native-sidecar mode: redirect first, then the proxy (its startup probe
-  // holds back everything after it), then the user's init containers, which can already use
-  // the mesh.
-  outSpec.initContainers = [initContainer(opts, settings), proxyContainer(opts, settings), ...userInit];
+  if (opts.sidecarMode === "native") {
+    if (appContainers.length !== (outSpec.containers as unknown[]).length) outSpec.containers = appContainers;
+    // Order as in Istio's native-sidecar mode: redirect first, then the proxy (its startup probe
+    // holds back everything after it), then the user's init containers, which can already use
+    // the mesh.
+    outSpec.initContainers = [initContainer(opts, settings), proxyContainer(opts, settings), ...userInit];
+  } else {
+    // Older clusters: no proxy runs during init, so the user's init containers cannot reach
+    // other services through the mesh (exclude their ports, as with Istio's classic sidecar).
+    outSpec.containers = [proxyContainer(opts, settings), ...appContainers];
+    outSpec.initContainers = [initContainer(opts, settings), ...userInit];
+  }
   const volumes = (Array.isArray(outSpec.volumes) ? outSpec.volumes : []).filter(notOurs([IDENTITY_VOLUME]));
   outSpec.volumes = [...volumes, identityVolume()];
 

@@ -45,5 +45,8 @@ describe("tsmesh inject", () => {
     const uid = tsmesh(["inject", "-f", fixture("cronjob.yaml"), "--proxy-uid", "root"]);
     expect(uid.status).toBe(1);
     expect(uid.stderr).toMatch(/TSMESH_ERR_INJECT_OPTIONS/);
+    const mode = tsmesh(["inject", "-f", fixture("cronjob.yaml"), "--sidecar-mode", "sometimes"]);
+    expect(mode.status).toBe(1);
+    expect(mode.stderr).toMatch(/sidecar mode must be/);
   });
 });

@@ -2,7 +2,7 @@
 // injected into every pod template; notes about skipped workloads go to stderr.
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { InjectError, injectYaml } from "../../inject/index.js";
+import { InjectError, type InjectOptions, injectYaml } from "../../inject/index.js";
 
 async function readInput(file: string): Promise<string> {
   if (file !== "-") return readFile(file, "utf8");
@@ -16,6 +16,7 @@ interface InjectFlags {
   controlPlane?: string;
   image?: string;
   proxyUid?: string;
+  sidecarMode?: string;
 }
 
 export function register(program: Command): void {
@@ -26,11 +27,13 @@ export function register(program: Command): void {
     .option("--control-plane <host:port>", "control plane gRPC address as seen from pods")
     .option("--image <image>", "tsmesh image for the proxy and init containers")
     .option("--proxy-uid <uid>", "UID the proxy runs as (its traffic is not redirected)")
+    .option("--sidecar-mode <mode>", "native (init container, Kubernetes >= 1.29) or container (older clusters)")
     .action(async (flags: InjectFlags) => {
       try {
         const text = await readInput(flags.file);
         const proxyUid = flags.proxyUid === undefined ? undefined : Number(flags.proxyUid);
-        const result = injectYaml(text, { controlPlane: flags.controlPlane, image: flags.image, proxyUid });
+        const sidecarMode = flags.sidecarMode as InjectOptions["sidecarMode"] | undefined;
+        const result = injectYaml(text, { controlPlane: flags.controlPlane, image: flags.image, proxyUid, sidecarMode });
         for (const w of result.workloads) {
           const what = `${w.kind}/${w.name || "(unnamed)"}`;
           for (const msg of w.warnings) process.stderr.write(`warning: ${what}: ${msg}\n`);
