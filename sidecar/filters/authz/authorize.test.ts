@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import type { AuthorizationPolicy } from "../../../shared/schema/kinds.js";
+import type { AuthorizationPolicySpec } from "../../../shared/schema/authorization-policy.js";
+import { authorize } from "./authorize.js";
+import { normalizePath } from "./path.js";
+
+const policy = (name: string, spec: Omit<AuthorizationPolicySpec, "service"> & { service?: string }): AuthorizationPolicy => ({
+  apiVersion: "tsmesh.dev/v1", kind: "AuthorizationPolicy", metadata: { name }, spec: { service: "reviews", ...spec },
+});
+const id = (svc: string) => `spiffe://cluster.local/ns/default/sa/${svc}`;
+const from = (svc: string | undefined, method = "GET", path = "/") => ({
+  service: "reviews", peerIdentity: svc && id(svc), peerService: svc, method, path,
+});
+
+describe("authorize", () => {
+  it("allows everything when no policy selects the service", () => {
+    const other = policy("other", { service: "ratings", action: "ALLOW", rules: [] });
+    expect(authorize([other], from("x"))).toMatchObject({ allowed: true });
+  });
+
+  it("with an ALLOW policy, allows only requests matching one of its rules", () => {
+    const p = policy("frontend-only", { action: "ALLOW", rules: [{ from: { services: ["frontend"] }, methods: ["GET"], paths: ["/api/*"] }] });
+    expect(authorize([p], from("frontend", "GET", "/api/books")).allowed).toBe(true);
+    expect(authorize([p], from("frontend", "POST", "/api/books")).allowed).toBe(false);
+    expect(authorize([p], from("frontend", "GET", "/admin")).allowed).toBe(false);
+    const d = authorize([p], from("billing", "GET", "/api/books"));
+    expect(d.allowed).toBe(false);
+    expect(d.reason).toContain('matches no ALLOW rule of "frontend-only"');
+    expect(d.reason).toContain(id("billing"));
+  });
+
+  it("evaluates DENY before ALLOW", () => {
+    const allowAll = policy("allow-all", { action: "ALLOW", rules: [{}] });
+    const denyAdmin = policy("deny-admin", { action: "DENY", rules: [{ paths: ["/admin*"] }] });
+    expect(authorize([allowAll, denyAdmin], from("frontend", "GET", "/admin/users"))).toMatchObject({
+      allowed: false,
+      reason: expect.stringContaining('denied by policy "deny-admin" rule 0'),
+    });
+    expect(authorize([allowAll, denyAdmin], from("frontend", "GET", "/books")).allowed).toBe(true);
+    expect(authorize([denyAdmin], from("frontend", "GET", "/books")).allowed).toBe(true);
+  });
+
+  it("an ALLOW policy with no rules denies everything; a DENY policy with no rules denies nothing", () => {
+    expect(authorize([policy("none", { action: "ALLOW", rules: [] })], from("frontend")).allowed).toBe(false);
+    expect(authorize([policy("none", { action: "DENY", rules: [] })], from("frontend")).allowed).toBe(true);
+  });
+
+  it("matches identities exactly and refuses from-rules for unauthenticated peers", () => {
+    const p = policy("ids", { action: "ALLOW", rules: [{ from: { identities: [id("frontend")] } }] });
+    expect(authorize([p], from("frontend")).allowed).toBe(true);
+    expect(authorize([p], { ...from("frontend"), peerIdentity: "spiffe://other.domain/ns/default/sa/frontend" }).allowed).toBe(false);
+    expect(authorize([p], from(undefined)).allowed).toBe(false);
+    expect(authorize([p], from(undefined)).reason).toContain("unauthenticated");
+  });
+
+  it("supports exact, prefix, suffix and wildcard paths, ignoring the query", () => {
+    const p = policy("paths", { action: "ALLOW", rules: [{ paths: ["/exact", "/pre*", "*.png"] }] });
+    expect(["/exact?x=1", "/prefix/a", "/img/a.png"].map((path) => authorize([p], from("a", "GET", path)).allowed)).toEqual([true, true, true]);
+    expect(["/exact/", "/other"].map((path) => authorize([p], from("a", "GET", path)).allowed)).toEqual([false, false]);
+    expect(authorize([policy("all", { action: "ALLOW", rules: [{ paths: ["*"] }] })], from("a", "GET", "/x")).allowed).toBe(true);
+  });
+
+  it("normalizes paths so encodings and dot segments cannot bypass a DENY", () => {
+    const deny = policy("deny-admin", { action: "DENY", rules: [{ paths: ["/admin", "/admin/*"] }] });
+    for (const path of ["/admin", "//admin", "/./admin", "/public/../admin", "/%61dmin/x", "/admin/"]) {
+      expect(authorize([deny], from("a", "GET", path)).allowed, path).toBe(false);
+    }
+  });
+});
+
+describe("normalizePath", () => {
+  it("removes dot segments, merges slashes, decodes unreserved escapes only", () => {
+    expect(normalizePath("/a/b/../c/./d//e?q#f")).toBe("/a/c/d/e");
+    expect(normalizePath("/../..")).toBe("/");
+    expect(normalizePath("/")).toBe("/");
+    expect(normalizePath("/a/")).toBe("/a/");
+    expect(normalizePath("/a%2fb/%7Euser")).toBe("/a%2Fb/~user");
+  });
+});
