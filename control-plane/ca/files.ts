@@ -14,6 +14,8 @@ export const CA_FILES = {
   bundle: "bundle.crt",
   /** Optional directory of extra anchors (*.crt), e.g. the next anchor during a rotation. */
   bundleDir: "bundle.d",
+  /** Optional directory of previous issuer certificates (no keys): certificates they signed can still renew. */
+  previousIssuersDir: "issuers.d",
 } as const;
 
 const YEAR_MS = 365 * 24 * 3600_000;
@@ -74,6 +76,8 @@ export interface CaMaterial {
   issuer: CertKeyPem;
   /** Trust anchors, PEM each. */
   bundle: string[];
+  /** Issuer certificates accepted in a renewing client's chain: the current one, then previous ones. */
+  intermediates?: string[];
 }
 
 /**
@@ -103,5 +107,7 @@ export async function loadCaMaterial(dir: string, bundlePath?: string): Promise<
   if (!anchors.some((a) => { const c = new X509Certificate(a); return issuerCert.checkIssued(c) && issuerCert.verify(c.publicKey); })) {
     throw new Error(`TSMESH_ERR_CA_UNTRUSTED_ISSUER: ${CA_FILES.issuerCert} does not chain to any anchor in the trust bundle`);
   }
-  return { issuer: { certPem, keyPem }, bundle: anchors };
+  const previousDir = path.join(dir, CA_FILES.previousIssuersDir);
+  const previous = (await exists(previousDir)) ? await loadBundle(previousDir) : [];
+  return { issuer: { certPem, keyPem }, bundle: anchors, intermediates: [certPem, ...previous.filter((p) => p !== certPem)] };
 }

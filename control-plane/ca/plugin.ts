@@ -72,6 +72,11 @@ export function caPlugin(opts: CaPluginOptions = {}): GrpcPlugin {
       const next = await loadCaMaterial(dirOf(ctx), opts.bundle);
       const same = next.issuer.certPem === st.material?.issuer.certPem && next.bundle.join("") === st.material?.bundle.join("");
       if (same) return;
+      // Keep accepting chains through the issuer we just replaced, until a restart (issuers.d/
+      // keeps them across restarts).
+      const cur = next.intermediates ?? [next.issuer.certPem];
+      const prev = st.material?.intermediates ?? [];
+      next.intermediates = [...cur, ...prev.filter((p) => !cur.includes(p))];
       st.material = next;
       st.creds?.refresh();
       ctx.log.info("CA material reloaded", { anchors: next.bundle.length });

@@ -61,7 +61,7 @@ export async function proveIdentity(deps: SignerDeps, token: string, peer: X509C
   }
   const m = deps.material();
   try {
-    const { spiffeId: id } = verifyWorkloadChain([peer, m.issuer.certPem], m.bundle);
+    const { spiffeId: id } = verifyWorkloadChain([peer, ...(m.intermediates ?? [m.issuer.certPem])], m.bundle);
     if (parseSpiffeId(id)?.trustDomain !== deps.trustDomain) throw new PkiError("TSMESH_ERR_CERT_UNTRUSTED", `${id} is outside trust domain ${deps.trustDomain}`);
     return { spiffeId: id, via: "renewal" };
   } catch (err) {

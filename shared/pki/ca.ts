@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import forge from "node-forge";
 import { generateKeyPair } from "./keys.js";
 import { signCertificate } from "./forge-sign.js";
-import { randomSerial, subject, CLOCK_SKEW_MS } from "./names.js";
+import { lf, randomSerial, subject, CLOCK_SKEW_MS } from "./names.js";
 
 export interface CertKeyPem {
   certPem: string;
@@ -42,7 +42,7 @@ export function createTrustAnchor(opts: CaOptions): CertKeyPem {
   const ski = cert.generateSubjectKeyIdentifier().getBytes();
   cert.setExtensions([...cert.extensions, { name: "authorityKeyIdentifier", keyIdentifier: ski }]);
   signCertificate(cert, keys.privateKeyPem);
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privateKeyPem };
+  return { certPem: lf(forge.pki.certificateToPem(cert)), keyPem: keys.privateKeyPem };
 }
 
 /** Intermediate CA signed by the anchor; the control plane signs workload certs with it. */
@@ -58,5 +58,5 @@ export function createIssuer(anchor: CertKeyPem, opts: CaOptions): CertKeyPem {
     { name: "authorityKeyIdentifier", keyIdentifier: parent.generateSubjectKeyIdentifier().getBytes() },
   ]);
   signCertificate(cert, crypto.createPrivateKey(anchor.keyPem));
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privateKeyPem };
+  return { certPem: lf(forge.pki.certificateToPem(cert)), keyPem: keys.privateKeyPem };
 }

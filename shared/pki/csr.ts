@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import forge from "node-forge";
 import { PkiError } from "./errors.js";
 import { signCertificationRequest, verifyCertificationRequest } from "./forge-sign.js";
-import { subject } from "./names.js";
+import { lf, subject } from "./names.js";
 
 const URI_SAN = 6;
 
@@ -17,7 +17,7 @@ export function createCsr(keyPem: string, spiffeId: string): string {
     { name: "extensionRequest", extensions: [{ name: "subjectAltName", altNames: [{ type: URI_SAN, value: spiffeId }] }] },
   ]);
   signCertificationRequest(csr, key);
-  return forge.pki.certificationRequestToPem(csr);
+  return lf(forge.pki.certificationRequestToPem(csr));
 }
 
 export interface ParsedCsr {

@@ -18,3 +18,8 @@ export function subject(commonName: string, organization = "tsmesh"): forge.pki.
 
 /** Backdating notBefore tolerates modest clock skew between control plane and sidecars. */
 export const CLOCK_SKEW_MS = 30_000;
+
+/** forge writes PEM with CRLF; everything else in Node (and openssl) uses LF. */
+export function lf(pem: string): string {
+  return pem.replace(/\r\n/g, "\n");
+}

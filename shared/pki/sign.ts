@@ -5,7 +5,7 @@ import type { CertKeyPem } from "./ca.js";
 import { PkiError } from "./errors.js";
 import { parseCsr } from "./csr.js";
 import { signCertificate } from "./forge-sign.js";
-import { randomSerial, subject, CLOCK_SKEW_MS } from "./names.js";
+import { lf, randomSerial, subject, CLOCK_SKEW_MS } from "./names.js";
 
 export interface SignOptions {
   spiffeId: string;
@@ -77,5 +77,5 @@ export function signCsr(issuer: CertKeyPem, csrPem: string, opts: SignOptions): 
     { name: "authorityKeyIdentifier", keyIdentifier: iss.keyId },
   ]);
   signCertificate(cert, iss.key);
-  return { certPem: forge.pki.certificateToPem(cert), serial, notAfter };
+  return { certPem: lf(forge.pki.certificateToPem(cert)), serial, notAfter };
 }

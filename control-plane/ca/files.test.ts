@@ -1,0 +1,46 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createIssuer, createTrustAnchor } from "../../shared/pki/index.js";
+import { initCaDir, loadBundle, loadCaMaterial } from "./files.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), "tsmesh-cafiles-"));
+});
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe("CA files", () => {
+  it("loads issuer and bundle.crt + bundle.d/*.crt; drops duplicates and non-CA certificates", async () => {
+    await initCaDir(dir, { anchorValidityMs: 3600_000, issuerValidityMs: 3600_000 });
+    const other = createTrustAnchor({ commonName: "other", validityMs: 3600_000 });
+    await fs.mkdir(path.join(dir, "bundle.d"));
+    await fs.writeFile(path.join(dir, "bundle.d", "other.crt"), other.certPem);
+    await fs.writeFile(path.join(dir, "bundle.d", "dup.crt"), await fs.readFile(path.join(dir, "ca.crt")));
+    await fs.writeFile(path.join(dir, "bundle.d", "ignored.txt"), other.certPem);
+    const m = await loadCaMaterial(dir);
+    expect(m.bundle).toHaveLength(2);
+    expect(m.intermediates).toEqual([m.issuer.certPem]);
+    expect(await loadBundle(path.join(dir, "bundle.d"))).toHaveLength(2);
+  });
+
+  it("refuses an issuer key that does not match the issuer certificate", async () => {
+    await initCaDir(dir);
+    const a = createTrustAnchor({ commonName: "x", validityMs: 3600_000 });
+    await fs.writeFile(path.join(dir, "issuer.key"), createIssuer(a, { commonName: "y", validityMs: 3600_000 }).keyPem);
+    await expect(loadCaMaterial(dir)).rejects.toThrow(/TSMESH_ERR_CA_KEY_MISMATCH/);
+  });
+
+  it("refuses an issuer that does not chain to the bundle", async () => {
+    await initCaDir(dir);
+    await fs.writeFile(path.join(dir, "bundle.crt"), createTrustAnchor({ commonName: "z", validityMs: 3600_000 }).certPem);
+    await expect(loadCaMaterial(dir)).rejects.toThrow(/TSMESH_ERR_CA_UNTRUSTED_ISSUER/);
+  });
+
+  it("says how to create a CA when the directory has none", async () => {
+    await expect(loadCaMaterial(dir)).rejects.toThrow(/tsmesh certs init/);
+  });
+});
