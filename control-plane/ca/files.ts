@@ -3,7 +3,7 @@
 import { X509Certificate, createPublicKey } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { createIssuer, createTrustAnchor, normalizeBundle, splitPemCerts, type CertKeyPem } from "../../shared/pki/index.js";
+import { createIssuer, createTrustAnchor, normalizeBundle, readTrustBundle, type CertKeyPem } from "../../shared/pki/index.js";
 
 export const CA_FILES = {
   anchorCert: "ca.crt",
@@ -60,17 +60,7 @@ export async function initCaDir(dir: string, opts: InitOptions = {}): Promise<st
 }
 
 /** Reads anchors from a PEM file or from every *.crt in a directory; drops expired and duplicates. */
-export async function loadBundle(p: string): Promise<string[]> {
-  const st = await fs.stat(p);
-  let pems: string[] = [];
-  if (st.isDirectory()) {
-    const files = (await fs.readdir(p)).filter((f) => f.endsWith(".crt")).sort();
-    for (const f of files) pems.push(...splitPemCerts(await fs.readFile(path.join(p, f), "utf8")));
-  } else {
-    pems = splitPemCerts(await fs.readFile(p, "utf8"));
-  }
-  return normalizeBundle(pems);
-}
+export const loadBundle = readTrustBundle;
 
 export interface CaMaterial {
   issuer: CertKeyPem;

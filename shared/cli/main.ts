@@ -8,6 +8,7 @@ import { register as registerApply } from "./commands/apply.js";
 import { register as registerGet } from "./commands/get.js";
 import { register as registerDelete } from "./commands/delete.js";
 import { register as registerToken } from "./commands/token.js";
+import { register as registerSidecar } from "./commands/sidecar.js";
 
 const program = new Command();
 program.name("tsmesh").description("tsmesh service mesh");
@@ -18,5 +19,6 @@ registerApply(program);
 registerGet(program);
 registerDelete(program);
 registerToken(program);
+registerSidecar(program);
 
 await program.parseAsync(process.argv);

@@ -9,3 +9,4 @@ export { spiffeIdOf } from "./spiffe.js";
 export { splitPemCerts, normalizeBundle } from "./bundle.js";
 export { verifyWorkloadChain } from "./verify.js";
 export { PkiError, type PkiErrorCode } from "./errors.js";
+export { readTrustBundle } from "./bundle-file.js";
