@@ -87,8 +87,13 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     } catch (err) {
       if (err instanceof BodyTooLarge) {
         // Stop reading the rest of an oversized upload: answer and close the connection.
+        // Discard the rest so the client reads our answer (closing with unread data would reset
+        // the connection and lose it), but cut off a sender that keeps going.
+        const cutoff = setTimeout(() => req.destroy(), 1000);
+        cutoff.unref();
+        req.on("end", () => clearTimeout(cutoff));
+        req.resume();
         send(res, 413, { error: `body larger than ${limit} bytes`, code: "TSMESH_ERR_BODY_TOO_LARGE" }, true);
-        req.destroy();
         return;
       }
       return send(res, 400, { error: "body is not valid JSON", code: "TSMESH_ERR_ADMISSION_REVIEW" });

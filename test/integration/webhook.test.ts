@@ -149,6 +149,18 @@ describe("admission webhook over HTTPS", () => {
     expect((await call("/mutate", JSON.stringify({ ...admissionReview({}), apiVersion: "admission.k8s.io/v1beta1" }))).status).toBe(400);
     const big = JSON.stringify(admissionReview({ metadata: { annotations: { pad: "x".repeat(300 * 1024) } }, spec: {} }));
     expect((await call("/mutate", big)).status).toBe(413);
+    // Same limit when the size is not declared up front (chunked upload).
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = https.request({ host: "127.0.0.1", port: hook.port, path: "/mutate", method: "POST", ca: cert.certPem }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on("error", reject);
+      req.setHeader("transfer-encoding", "chunked");
+      for (let i = 0; i < 10; i++) req.write("x".repeat(32 * 1024));
+      req.end();
+    });
+    expect(chunked).toBe(413);
     expect((await call("/mutate", undefined, "GET")).status).toBe(405);
     expect((await call("/nope", "{}")).status).toBe(404);
     expect(await call("/healthz", undefined, "GET")).toEqual({ status: 200, json: { status: "ok" } });
