@@ -1,58 +1,84 @@
-// Makes a request body replayable for retries: buffers a streamed body up to a cap. A larger body
-// is streamed through once (the bytes already read are put back in front) and is not retried.
-import { Readable } from "node:stream";
-import { MeshError, type RequestBody } from "../../core/handler.js";
+// Replayable request bodies (linkerd2-proxy ReplayBody): the first attempt streams the body while
+// a copy is kept, up to a cap. A retry replays the copy, possible only once the body has ended
+// within the cap; a larger body streams through once and is not retried. Never waits for the
+// whole body before sending, so streaming and bidirectional gRPC calls flow.
+import { PassThrough, type Readable } from "node:stream";
+import type { RequestBody } from "../../core/handler.js";
 
 export const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
 
-type ReadResult = { complete: true; data: Buffer } | { complete: false; head: Buffer[] };
+type State = "reading" | "complete" | "too-large" | "failed";
 
-function readUpTo(stream: Readable, cap: number): Promise<ReadResult> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = () => {
-      stream.off("data", onData);
-      stream.off("end", onEnd);
-      stream.off("error", onError);
-      stream.off("close", onClose);
-    };
-    const onData = (chunk: Buffer | string) => {
-      const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-      chunks.push(buf);
+export interface ReplayableBody {
+  /** Body to send on the first attempt. */
+  readonly first: RequestBody;
+  state(): State;
+  /** Waits at most `ms` for the body to end; true when it can be replayed. */
+  ready(ms: number): Promise<boolean>;
+  /** The recorded body; only when state() is "complete". */
+  replay(): RequestBody;
+}
+
+function fixed(body: RequestBody, state: State): ReplayableBody {
+  return { first: body, state: () => state, ready: async () => state === "complete", replay: () => body };
+}
+
+export function replayable(body: RequestBody, cap = DEFAULT_MAX_BUFFER_BYTES): ReplayableBody {
+  if (body.kind !== "stream") return fixed(body, "complete");
+  if (body.length !== undefined && body.length > cap) return fixed(body, "too-large");
+  const source = body.stream;
+  const tee = new PassThrough();
+  tee.on("error", () => {}); // the attempt reading it reports failures
+  let state: State = "reading";
+  let chunks: Buffer[] = [];
+  let size = 0;
+  const settled: (() => void)[] = [];
+  const settle = (s: State) => {
+    if (state !== "reading") return;
+    state = s;
+    if (s !== "complete") chunks = [];
+    for (const fn of settled.splice(0)) fn();
+  };
+  source.on("data", (chunk: Buffer | string) => {
+    const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    if (state === "reading") {
       size += buf.length;
-      if (size > cap) {
-        stream.pause();
-        cleanup();
-        resolve({ complete: false, head: chunks });
-      }
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve({ complete: true, data: Buffer.concat(chunks, size) });
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(new MeshError(400, "TSMESH_ERR_REQUEST_BODY", `reading the request body failed: ${err.message}`));
-    };
-    const onClose = () => onError(new Error("client closed the request before its body ended"));
-    stream.on("data", onData);
-    stream.once("end", onEnd);
-    stream.once("error", onError);
-    stream.once("close", onClose);
+      if (size > cap) settle("too-large");
+      else chunks.push(buf);
+    }
+    // Under the cap the copy is in memory anyway; past it, respect the first attempt's pace.
+    if (!tee.write(buf) && state === "too-large" && !tee.destroyed) {
+      source.pause();
+      tee.once("drain", () => source.resume());
+    }
   });
-}
-
-async function* replay(head: Buffer[], rest: Readable): AsyncGenerator<Buffer> {
-  yield* head;
-  for await (const chunk of rest) yield chunk as Buffer;
-}
-
-export async function makeReplayable(body: RequestBody, cap = DEFAULT_MAX_BUFFER_BYTES): Promise<{ body: RequestBody; replayable: boolean }> {
-  if (body.kind !== "stream") return { body, replayable: true };
-  if (body.length !== undefined && body.length > cap) return { body, replayable: false };
-  const read = await readUpTo(body.stream, cap);
-  if (read.complete) return { body: { kind: "buffered", data: read.data }, replayable: true };
-  const stream = Readable.from(replay(read.head, body.stream), { objectMode: false });
-  return { body: { kind: "stream", stream, length: body.length }, replayable: false };
+  source.once("end", () => {
+    settle("complete");
+    tee.end();
+  });
+  source.once("error", (err) => {
+    settle("failed");
+    tee.destroy(err);
+  });
+  source.once("close", () => {
+    if (state === "reading") {
+      settle("failed");
+      tee.destroy(new Error("client closed the request before its body ended"));
+    }
+  });
+  return {
+    first: { kind: "stream", stream: tee as Readable, length: body.length },
+    state: () => state,
+    ready: (ms) =>
+      state !== "reading"
+        ? Promise.resolve(state === "complete")
+        : new Promise((resolve) => {
+            const timer = setTimeout(() => resolve(false), ms);
+            settled.push(() => {
+              clearTimeout(timer);
+              resolve(state === "complete");
+            });
+          }),
+    replay: () => ({ kind: "buffered", data: Buffer.concat(chunks, size) }),
+  };
 }

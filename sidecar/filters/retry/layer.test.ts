@@ -103,6 +103,16 @@ describe("retryLayer", () => {
     expect(c.annotations.retrySkipped).toBe("body-too-large");
   });
 
+  it("does not retry when the body is still arriving after the backoff (a streaming call)", async () => {
+    const source = new Readable({ read() {} });
+    source.push("part");
+    const upstream: Handler = async () => response(503);
+    const c = ctx({ attempts: 2, retryOn: ["5xx"], backoff: { base: "20ms", max: "20ms" } });
+    const res = await retryLayer({ budgets: new RetryBudgets() })(upstream)(req({ kind: "stream", stream: source }), c);
+    expect(res.status).toBe(503);
+    expect(c.annotations.retrySkipped).toBe("body-incomplete");
+  });
+
   it("gives each attempt the per-try timeout, aborting the hung attempt and retrying elsewhere", async () => {
     const { handler, calls } = stack(["hang", 200]);
     const started = Date.now();

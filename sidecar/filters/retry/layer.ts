@@ -1,4 +1,4 @@
-// Retry mechanism (the decision is policy.ts): replays a buffered request body on a retriable
+// Retry mechanism (the decision is policy.ts): replays the recorded request body on a retriable
 // outcome, after a jittered backoff, within the retry budget and the breaker's maxRetries.
 // Decides on status and headers only, so a response handed to the caller is never retried; a
 // discarded failed response is drained or destroyed. Each attempt gets the per-try timeout.
@@ -7,7 +7,7 @@ import { discardResponse } from "../../upstream/balancer/response-done.js";
 import { destinationService } from "../split/pick.js";
 import { withTimeout } from "../timeout/deadline.js";
 import type { RetryBudgets } from "./budget.js";
-import { DEFAULT_MAX_BUFFER_BYTES, makeReplayable } from "./body.js";
+import { DEFAULT_MAX_BUFFER_BYTES, replayable } from "./body.js";
 import { decide, failureOf, toRetryPolicy, type AttemptOutcome } from "./policy.js";
 import { sleep } from "../timeout/sleep.js";
 
@@ -25,14 +25,9 @@ export function retryLayer(options: RetryLayerOptions): Middleware {
   const random = options.random ?? Math.random;
   return (next) => async (req, ctx) => {
     const policy = toRetryPolicy(ctx.rule?.retry);
-    let request: MeshRequest = req;
-    let replayable = policy.maxRetries > 0;
-    if (replayable) {
-      const made = await makeReplayable(req.body, cap);
-      request = made.body === req.body ? req : { ...req, body: made.body };
-      replayable = made.replayable;
-      if (!replayable) ctx.annotations.retrySkipped = "body-too-large";
-    }
+    if (policy.maxRetries === 0) return withTimeout(policy.perTryTimeoutMs, "per-try", req, (r) => next(r, ctx));
+    const body = replayable(req.body, cap);
+    let request: MeshRequest = body.first === req.body ? req : { ...req, body: body.first };
     const budget = options.budgets.for(destinationService(ctx), ctx.destination?.retryBudget);
     budget.startRequest();
     let releaseRetry: (() => void) | undefined;
@@ -59,7 +54,13 @@ export function retryLayer(options: RetryLayerOptions): Middleware {
           if (res) return res;
           throw error;
         };
-        if (!decision.retry || !replayable || req.signal.aborted) return finish();
+        if (!decision.retry || req.signal.aborted) return finish();
+        // The body must have ended within the cap to be replayed; give it the backoff time to.
+        const waitStart = Date.now();
+        if (!(await body.ready(decision.delayMs))) {
+          ctx.annotations.retrySkipped = body.state() === "reading" ? "body-incomplete" : "body-too-large";
+          return finish();
+        }
         const release = options.acquireRetry ? options.acquireRetry(ctx) : () => {};
         if (!release) {
           ctx.annotations.retrySkipped = "max-retries";
@@ -76,7 +77,8 @@ export function retryLayer(options: RetryLayerOptions): Middleware {
         if (failed) ctx.failedEndpoints.add(failed.address);
         if (res) discardResponse(res);
         ctx.annotations.retries = attempt + 1;
-        await sleep(decision.delayMs, request.signal);
+        request = { ...req, body: body.replay() };
+        await sleep(Math.max(0, decision.delayMs - (Date.now() - waitStart)), req.signal);
       }
     } finally {
       if (releaseRetry) {
