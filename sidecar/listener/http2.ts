@@ -1,0 +1,125 @@
+// HTTP/2 downstream adapter (h2c from the app, h2 over mTLS from a peer): stream -> MeshRequest,
+// MeshResponse -> respond + body + trailers (gRPC status travels in trailers).
+import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import { pipeline } from "node:stream";
+import { MeshError, type HeaderMap, type MeshRequest, type MeshResponse } from "../core/handler.js";
+import { newContext } from "./context.js";
+import { errorReply } from "./errors.js";
+import { endToEndHeaders, responseHeaders } from "./headers.js";
+import type { DownstreamOptions } from "./http1.js";
+
+const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
+const END_STREAM = 0x1;
+const CLIENT_GONE = new MeshError(499, "TSMESH_ERR_CLIENT_CLOSED", "downstream closed the stream", {}, "reset");
+
+/** gRPC status for a mesh error status, sent as a trailers-only response (Envoy does the same). */
+function grpcStatusOf(status: number): number {
+  if (status === 400) return 3; // INVALID_ARGUMENT
+  if (status === 401) return 16; // UNAUTHENTICATED
+  if (status === 403) return 7; // PERMISSION_DENIED
+  if (status === 404) return 12; // UNIMPLEMENTED
+  if (status === 429) return 8; // RESOURCE_EXHAUSTED
+  if (status === 504) return 4; // DEADLINE_EXCEEDED
+  if (status === 502 || status === 503) return 14; // UNAVAILABLE
+  return 2; // UNKNOWN
+}
+
+function send(stream: ServerHttp2Stream, out: MeshResponse): void {
+  const headers: Record<string, string | string[] | number> = responseHeaders(out.headers);
+  headers[":status"] = out.status;
+  const trailers = out.trailers;
+  const body = out.body;
+  stream.respond(headers, { endStream: !body && !trailers, waitForTrailers: trailers !== undefined });
+  if (trailers) {
+    stream.once("wantTrailers", () => {
+      trailers.then(
+        (t) => {
+          if (!stream.destroyed) stream.sendTrailers(responseHeaders(t) as Record<string, string>);
+        },
+        () => stream.close(NGHTTP2_INTERNAL_ERROR),
+      );
+    });
+  }
+  if (body) {
+    pipeline(body, stream, (err) => {
+      if (err && !stream.destroyed) stream.close(NGHTTP2_INTERNAL_ERROR);
+    });
+  } else if (trailers) stream.end();
+}
+
+function fail(stream: ServerHttp2Stream, err: unknown, grpc: boolean): void {
+  if (stream.destroyed || stream.closed) return;
+  if (stream.headersSent) {
+    stream.close(NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  const reply = errorReply(err);
+  if (grpc) {
+    const e = err instanceof MeshError ? err : undefined;
+    stream.respond(
+      {
+        ":status": 200,
+        "content-type": "application/grpc",
+        "grpc-status": String(grpcStatusOf(reply.status)),
+        "grpc-message": encodeURIComponent(e?.message ?? "upstream request failed"),
+        "x-tsmesh-error": String(reply.headers["x-tsmesh-error"]),
+        ...(e?.headers ?? {}),
+      },
+      { endStream: true },
+    );
+    return;
+  }
+  stream.respond({ ...reply.headers, ":status": reply.status } as Record<string, string | number>);
+  stream.end(reply.body);
+}
+
+export function http2StreamListener(
+  opts: DownstreamOptions,
+): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => void {
+  const { handler, inflight, peerOf, onError } = opts;
+  return (stream, headers, flags) => {
+    stream.on("error", () => {});
+    const authority = (headers[":authority"] ?? headers.host ?? "") as string;
+    const contentType = headers["content-type"];
+    const grpc = typeof contentType === "string" && contentType.startsWith("application/grpc");
+    if (authority === "") {
+      fail(stream, new MeshError(400, "TSMESH_ERR_BAD_REQUEST", "request has no :authority"), grpc);
+      return;
+    }
+    inflight.start();
+    const controller = new AbortController();
+    let finished = false;
+    stream.once("close", () => {
+      inflight.end();
+      if (!finished) controller.abort(CLIENT_GONE);
+    });
+    stream.once("finish", () => {
+      finished = true;
+    });
+    const cl = headers["content-length"];
+    const meshReq: MeshRequest = {
+      method: (headers[":method"] as string) ?? "GET",
+      authority,
+      path: (headers[":path"] as string) ?? "/",
+      headers: endToEndHeaders(headers as HeaderMap),
+      body: flags & END_STREAM ? { kind: "empty" } : { kind: "stream", stream, length: cl === undefined ? undefined : Number(cl) },
+      protocol: "h2",
+      signal: controller.signal,
+    };
+    const ctx = newContext(peerOf?.(stream.session?.socket ?? {}));
+    handler(meshReq, ctx).then(
+      (out) => {
+        if (stream.destroyed || stream.closed) {
+          out.body?.destroy();
+          return;
+        }
+        send(stream, out);
+      },
+      (err: unknown) => {
+        onError?.(err, meshReq);
+        fail(stream, err, grpc);
+      },
+    );
+  };
+}
+

@@ -1,0 +1,186 @@
+// One listening port serving HTTP/1.1 and HTTP/2 (prior knowledge) and, when TLS is configured,
+// mTLS with ALPN h2/http1.1, all on the same socket: the first bytes decide (sniff.ts). Inbound
+// uses TLS (STRICT: TLS only; PERMISSIVE: plaintext too); outbound is plaintext from the app.
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import tls from "node:tls";
+import type { Handler } from "../core/handler.js";
+import type { Logger } from "../../shared/log.js";
+import { spiffeIdOf } from "../../shared/pki/spiffe.js";
+import type { TlsState } from "../config/tls-material.js";
+import { http1Listener } from "./http1.js";
+import { http2StreamListener } from "./http2.js";
+import { sniff } from "./sniff.js";
+import { InFlight } from "./tracker.js";
+
+export const MAX_HEADER_SIZE = 16 * 1024;
+const SNIFF_TIMEOUT_MS = 10_000;
+const PEER = Symbol("tsmesh.peerIdentity");
+
+export interface ListenerTls {
+  /** Current TLS state (rotates); undefined until a certificate is available. */
+  state: () => TlsState | undefined;
+  mode: () => "STRICT" | "PERMISSIVE";
+}
+
+export interface ListenerOptions {
+  name: string;
+  host: string;
+  port: number;
+  handler: Handler;
+  log: Logger;
+  tls?: ListenerTls;
+  maxHeaderSize?: number;
+}
+
+type Tagged = object & { [PEER]?: string };
+
+function peerOf(socket: object): string | undefined {
+  return (socket as Tagged)[PEER];
+}
+
+export class MeshListener {
+  readonly inflight = new InFlight();
+  private readonly netServer: net.Server;
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private tlsServer: tls.Server | undefined;
+  private tlsContext: tls.SecureContext | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private draining = false;
+
+  constructor(private readonly opts: ListenerOptions) {
+    const maxHeaderSize = opts.maxHeaderSize ?? MAX_HEADER_SIZE;
+    const downstream = {
+      handler: opts.handler,
+      inflight: this.inflight,
+      peerOf: opts.tls ? peerOf : undefined,
+      draining: () => this.draining,
+      onError: (err: unknown, req: { method: string; authority: string; path: string }) => {
+        const e = err as { status?: number; code?: string; message?: string };
+        if (!e.status || e.status >= 500)
+          opts.log.debug("request failed", { method: req.method, authority: req.authority, path: req.path, status: e.status, code: e.code, error: e.message });
+      },
+    };
+    this.h1 = http.createServer({ maxHeaderSize, keepAliveTimeout: 30_000 }, http1Listener(downstream));
+    this.h1.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
+      // Node's default answers 400/431; keep it, but never let a bad client raise.
+      if (!socket.writable) return socket.destroy();
+      const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    });
+    this.h2 = http2.createServer({ maxSessionMemory: 32, settings: { maxHeaderListSize: maxHeaderSize } });
+    this.h2.on("stream", http2StreamListener(downstream));
+    this.h2.on("session", (session) => {
+      this.sessions.add(session);
+      session.on("error", () => {});
+      session.once("close", () => this.sessions.delete(session));
+      if (this.draining) session.close();
+    });
+    this.h2.on("sessionError", () => {});
+    this.netServer = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.netServer.once("error", reject);
+      this.netServer.listen(this.opts.port, this.opts.host, () => {
+        this.netServer.off("error", reject);
+        resolve();
+      });
+    });
+    return (this.netServer.address() as net.AddressInfo).port;
+  }
+
+  get port(): number {
+    return (this.netServer.address() as net.AddressInfo | null)?.port ?? 0;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once("close", () => this.sockets.delete(socket));
+    socket.on("error", () => {});
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    sniff(socket, SNIFF_TIMEOUT_MS, (kind) => {
+      if (kind === "tls") {
+        const server = this.opts.tls ? this.tlsFor() : undefined;
+        if (!server) {
+          this.opts.log.warn("TLS connection refused: no certificate yet or TLS not served here", { listener: this.opts.name });
+          socket.destroy();
+          return;
+        }
+        server.emit("connection", socket);
+        return;
+      }
+      if (this.opts.tls && this.opts.tls.mode() === "STRICT") {
+        this.opts.log.warn("plaintext connection refused: mTLS is STRICT", { listener: this.opts.name, remote: socket.remoteAddress });
+        socket.destroy();
+        return;
+      }
+      if (kind === "h2") this.h2.emit("connection", socket);
+      else {
+        this.h1.emit("connection", socket);
+        socket.resume();
+      }
+    });
+  }
+
+  /** The TLS server for the current certificate; rebuilt contexts take effect for new handshakes. */
+  private tlsFor(): tls.Server | undefined {
+    const state = this.opts.tls!.state();
+    if (!state) return undefined;
+    if (!this.tlsServer) {
+      this.tlsServer = tls.createServer({
+        requestCert: true,
+        rejectUnauthorized: true,
+        ALPNProtocols: ["h2", "http/1.1"],
+      });
+      this.tlsServer.on("secureConnection", (s: tls.TLSSocket) => this.onSecure(s));
+      this.tlsServer.on("tlsClientError", (err: NodeJS.ErrnoException, s: tls.TLSSocket) => {
+        this.opts.log.warn("TLS handshake refused", { listener: this.opts.name, code: err.code, remote: s.remoteAddress });
+        s.destroy();
+      });
+    }
+    if (this.tlsContext !== state.secureContext) {
+      this.tlsContext = state.secureContext;
+      this.tlsServer.setSecureContext(state.options);
+    }
+    return this.tlsServer;
+  }
+
+  private onSecure(socket: tls.TLSSocket): void {
+    socket.on("error", () => {});
+    const cert = socket.getPeerCertificate();
+    (socket as Tagged)[PEER] = cert && cert.raw ? spiffeIdOf(cert) : undefined;
+    if (socket.alpnProtocol === "h2") this.h2.emit("connection", socket);
+    else this.h1.emit("connection", socket);
+  }
+
+  /**
+   * Graceful drain: stop accepting, ask keep-alive clients to go (Connection: close, GOAWAY),
+   * wait for in-flight exchanges up to `deadlineMs`, then close what is left. True if all finished.
+   */
+  async drain(deadlineMs: number): Promise<boolean> {
+    this.draining = true;
+    this.netServer.close();
+    for (const s of this.sessions) s.close();
+    this.h1.closeIdleConnections();
+    const idle = await this.inflight.idle(deadlineMs);
+    this.close();
+    return idle;
+  }
+
+  /** Closes everything at once. */
+  close(): void {
+    this.draining = true;
+    this.netServer.close();
+    for (const s of this.sessions) s.destroy();
+    this.h1.closeAllConnections();
+    for (const s of this.sockets) s.destroy();
+  }
+}

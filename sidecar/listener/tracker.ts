@@ -1,0 +1,33 @@
+// Counts in-flight exchanges per listener so a drain can wait for them to finish.
+export class InFlight {
+  private count = 0;
+  private waiters: Array<() => void> = [];
+
+  get size(): number {
+    return this.count;
+  }
+
+  start(): void {
+    this.count++;
+  }
+
+  end(): void {
+    if (--this.count === 0 && this.waiters.length > 0) {
+      const w = this.waiters;
+      this.waiters = [];
+      for (const fn of w) fn();
+    }
+  }
+
+  /** Resolves true once idle, false if `deadlineMs` passes first. */
+  idle(deadlineMs: number): Promise<boolean> {
+    if (this.count === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), deadlineMs);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+}

@@ -1,0 +1,196 @@
+// A sidecar: inbound (15006, mTLS) and outbound (15001, plain from the app) listeners with their
+// stacks, admin (15020). Three kinds of settings kept apart: static options (here), runtime
+// (registry, logger, TLS identity, drain) and dynamic config (a watchable Snapshot whose change
+// rebuilds routing state). Identity rotation and config push only call `identity.set()` and
+// `config.set()`.
+import { Registry } from "prom-client";
+import { createLogger, type Logger } from "../shared/log.js";
+import type { Snapshot } from "../shared/snapshot.js";
+import { createAdminServer, listenAdmin } from "./admin/server.js";
+import { buildTlsState, certMetadata, type TlsMaterial, type TlsState } from "./config/tls-material.js";
+import { Watchable } from "./config/watchable.js";
+import { CircuitBreakers } from "./filters/circuit-breaker/breakers.js";
+import { RetryBudgets } from "./filters/retry/budget.js";
+import { createAppClient } from "./inbound/app-client.js";
+import { buildInboundStack } from "./inbound/stack.js";
+import { MeshListener } from "./listener/server.js";
+import { buildOutboundStack } from "./outbound/stack.js";
+import { buildOutboundState, EMPTY_ENDPOINTS, type OutboundState } from "./outbound/state.js";
+import { createObservability } from "./telemetry/observability.js";
+import { LoadTracker } from "./upstream/balancer/load.js";
+import { PickerCache } from "./upstream/balancer/pickers.js";
+import { createDefaultBalancerRegistry } from "./upstream/balancer/registry.js";
+import { OutlierDetectors } from "./upstream/outlier/detectors.js";
+import { EndpointPools } from "./upstream/pools.js";
+
+export interface SidecarOptions {
+  service: string;
+  appPort: number;
+  appHost?: string;
+  inboundPort?: number;
+  outboundPort?: number;
+  adminPort?: number;
+  /** Address for inbound and admin (default 0.0.0.0: peers and probes come from outside). */
+  bind?: string;
+  /** Address for outbound (default 127.0.0.1: only the local app talks to it). */
+  outboundBind?: string;
+  snapshot?: Snapshot;
+  tls?: TlsMaterial;
+  /** How long a drain waits for in-flight requests (default 10 s). */
+  drainTimeoutMs?: number;
+  log?: Logger;
+  registry?: Registry;
+  /** Called after POST /quit finished draining (the CLI exits the process). */
+  onQuit?: () => void;
+}
+
+export interface Sidecar {
+  readonly ports: { inbound: number; outbound: number; admin: number };
+  /** Dynamic config: set() a new Snapshot to reconfigure without dropping requests. */
+  readonly config: Watchable<Snapshot>;
+  /** TLS identity: set() new material on rotation; new connections use it. */
+  readonly identity: Watchable<TlsMaterial>;
+  readonly registry: Registry;
+  ready(): boolean;
+  /** Stop accepting, finish in-flight requests up to the deadline, close. True if none was cut. */
+  drain(deadlineMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
+  const log = opts.log ?? createLogger("sidecar").child({ service: opts.service });
+  const registry = opts.registry ?? new Registry();
+  const config = new Watchable<Snapshot>();
+  const identity = new Watchable<TlsMaterial>();
+  const drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
+
+  let tlsState: TlsState | undefined;
+  let outbound: OutboundState = buildOutboundState({
+    version: "",
+    meshConfig: { trustDomain: "cluster.local", mtls: "STRICT", logLevel: "info" },
+    routes: [],
+    policies: [],
+    authz: [],
+    endpoints: {},
+    trustBundle: [],
+  });
+
+  const obs = createObservability({ service: opts.service, registry });
+  const load = new LoadTracker();
+  const detectors = new OutlierDetectors((e) => {
+    obs.metrics.outlierEjections.inc({ destination: e.service });
+    log.warn("endpoint ejected", { destination: e.service, endpoint: e.address, times: e.times, durationMs: e.durationMs });
+  });
+  const breakers = new CircuitBreakers();
+  const budgets = new RetryBudgets();
+  const pickers = new PickerCache({
+    registry: createDefaultBalancerRegistry(),
+    endpointsOf: (service) => outbound.endpoints.get(service) ?? EMPTY_ENDPOINTS,
+    load,
+    isEjected: detectors.isEjected,
+  });
+  const pools = new EndpointPools(() => tlsState);
+  const app = createAppClient(opts.appPort, opts.appHost);
+
+  const rebuildTls = () => {
+    const material = identity.get();
+    if (!material) return;
+    tlsState = buildTlsState(material, config.get()?.trustBundle ?? []);
+    log.info("TLS identity installed", { spiffeId: tlsState.spiffeId, notAfter: tlsState.notAfter.toISOString() });
+  };
+  identity.subscribe(rebuildTls);
+  config.subscribe((snap, prev) => {
+    const next = buildOutboundState(snap);
+    obs.applySnapshot(snap);
+    outbound = next;
+    pools.retain(next.poolKeys);
+    pickers.retain(next.concretes);
+    for (const [service, eps] of next.endpoints) detectors.setEndpoints(service, eps.map((e) => e.address));
+    log.setLevel(snap.meshConfig.logLevel);
+    if (prev && JSON.stringify(prev.trustBundle) !== JSON.stringify(snap.trustBundle)) rebuildTls();
+    log.info("config applied", { version: snap.version, routes: snap.routes.length, services: next.endpoints.size });
+  });
+
+  const outboundHandler = buildOutboundStack({
+    routeTable: () => outbound.routeTable,
+    policyOf: (service) => outbound.policies.get(service),
+    breakers,
+    budgets,
+    pickers,
+    load,
+    detectors,
+    pools,
+    observe: obs.outbound,
+    observeAttempt: obs.attempt,
+  });
+  const inboundHandler = buildInboundStack({ app: app.handler, ownIdentity: () => tlsState?.spiffeId, observe: obs.inbound });
+
+  const bind = opts.bind ?? "0.0.0.0";
+  const inboundListener = new MeshListener({
+    name: "inbound",
+    host: bind,
+    port: opts.inboundPort ?? 15006,
+    handler: inboundHandler,
+    log,
+    tls: { state: () => tlsState, mode: () => config.get()?.meshConfig.mtls ?? "STRICT" },
+  });
+  const outboundListener = new MeshListener({
+    name: "outbound",
+    host: opts.outboundBind ?? "127.0.0.1",
+    port: opts.outboundPort ?? 15001,
+    handler: outboundHandler,
+    log,
+  });
+
+  const notReady = () => {
+    const reasons: string[] = [];
+    if (!tlsState) reasons.push("no workload certificate");
+    if (!config.get()) reasons.push("no config");
+    return reasons;
+  };
+
+  let closing: Promise<boolean> | undefined;
+  const drain = (deadlineMs = drainTimeoutMs): Promise<boolean> => {
+    closing ??= (async () => {
+      log.info("draining", { deadlineMs, inflight: inboundListener.inflight.size + outboundListener.inflight.size });
+      const [a, b] = await Promise.all([inboundListener.drain(deadlineMs), outboundListener.drain(deadlineMs)]);
+      await new Promise<void>((resolve) => admin.close(() => resolve()));
+      admin.closeAllConnections();
+      await Promise.all([pools.close(), app.close(), obs.close(1000)]);
+      log.info("drained", { complete: a && b });
+      return a && b;
+    })();
+    return closing;
+  };
+
+  const admin = createAdminServer({
+    registry,
+    notReady,
+    configDump: () => ({ service: opts.service, ready: notReady().length === 0, snapshot: config.get() ?? null, certificate: certMetadata(tlsState) }),
+    quit: () => {
+      void drain().then(() => opts.onQuit?.());
+    },
+  });
+
+  if (opts.tls) identity.set(opts.tls);
+  if (opts.snapshot) config.set(opts.snapshot);
+
+  const ports = {
+    inbound: await inboundListener.listen(),
+    outbound: await outboundListener.listen(),
+    admin: await listenAdmin(admin, opts.adminPort ?? 15020, bind),
+  };
+  log.info("sidecar listening", { ...ports, appPort: opts.appPort });
+
+  return {
+    ports,
+    config,
+    identity,
+    registry,
+    ready: () => notReady().length === 0,
+    drain,
+    close: async () => {
+      await drain(0);
+    },
+  };
+}

@@ -1,0 +1,42 @@
+// Outbound routing state derived from one Snapshot: compiled route table, policies by service,
+// endpoints by service. Immutable; a new snapshot builds a new one, and requests already past the
+// layers that read it keep what they picked.
+import { serviceIdentity } from "../../shared/identity.js";
+import type { DestinationPolicySpec } from "../../shared/schema/destination-policy.js";
+import type { Snapshot } from "../../shared/snapshot.js";
+import type { Endpoint } from "../core/handler.js";
+import { buildRouteTable, type RouteTable } from "../filters/route/table.js";
+import { poolKey } from "../upstream/pools.js";
+
+export interface OutboundState {
+  readonly version: string;
+  readonly routeTable: RouteTable;
+  readonly policies: ReadonlyMap<string, DestinationPolicySpec>;
+  readonly endpoints: ReadonlyMap<string, readonly Endpoint[]>;
+  /** Pool keys of every endpoint: pools not in here are closed. */
+  readonly poolKeys: ReadonlySet<string>;
+  /** Concrete targets ("svc", "svc/subset") that may be asked for: picker cache entries to keep. */
+  readonly concretes: ReadonlySet<string>;
+}
+
+export const EMPTY_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
+
+export function buildOutboundState(snap: Snapshot): OutboundState {
+  const trustDomain = snap.meshConfig.trustDomain;
+  const endpoints = new Map<string, Endpoint[]>();
+  const poolKeys = new Set<string>();
+  const concretes = new Set<string>();
+  for (const [service, records] of Object.entries(snap.endpoints)) {
+    const identity = serviceIdentity(service, trustDomain);
+    const list = records.map((r) => ({ address: `${r.address}:${r.port}`, host: r.address, port: r.port, labels: r.labels, identity }));
+    for (const ep of list) poolKeys.add(poolKey(ep));
+    endpoints.set(service, list);
+    concretes.add(service);
+  }
+  const policies = new Map<string, DestinationPolicySpec>();
+  for (const p of snap.policies) {
+    policies.set(p.spec.service, p.spec);
+    for (const s of p.spec.subsets ?? []) concretes.add(`${p.spec.service}/${s.name}`);
+  }
+  return { version: snap.version, routeTable: buildRouteTable(snap.routes), policies, endpoints, poolKeys, concretes };
+}

@@ -1,0 +1,61 @@
+// A lazily (re)opened HTTP/2 session per upstream: one connection multiplexes all streams; a
+// session that closes, errors or receives GOAWAY is replaced by the next request.
+import http2, { type ClientHttp2Session } from "node:http2";
+import type { Duplex } from "node:stream";
+
+const CONNECT_FAILURE = Symbol("tsmesh.connectFailure");
+type Tagged = ClientHttp2Session & { [CONNECT_FAILURE]?: Error };
+
+/** Opens the transport; reports a handshake/identity failure through `onConnectError`. May throw. */
+export type OpenTransport = (onConnectError: (err: Error) => void) => Duplex;
+
+/** The classified error that prevented this session from connecting, if any. */
+export function connectFailureOf(session: ClientHttp2Session): Error | undefined {
+  return (session as Tagged)[CONNECT_FAILURE];
+}
+
+export class H2Session {
+  private session: ClientHttp2Session | undefined;
+
+  constructor(
+    private readonly authority: string,
+    private readonly open?: OpenTransport,
+  ) {}
+
+  get(): ClientHttp2Session {
+    const s = this.session;
+    if (s && !s.closed && !s.destroyed) return s;
+    const box: { session?: Tagged; early?: Error } = {};
+    const onConnectError = (err: Error) => {
+      if (box.session) box.session[CONNECT_FAILURE] = err;
+      else box.early = err;
+    };
+    const open = this.open;
+    const session = http2.connect(this.authority, {
+      settings: { enablePush: false },
+      maxSessionMemory: 32,
+      ...(open ? { createConnection: () => open(onConnectError) } : {}),
+    }) as Tagged;
+    box.session = session;
+    if (box.early) session[CONNECT_FAILURE] = box.early;
+    session.on("error", () => {});
+    const forget = () => {
+      if (this.session === session) this.session = undefined;
+    };
+    session.once("close", forget);
+    session.once("goaway", forget);
+    this.session = session;
+    return session;
+  }
+
+  /** Graceful: open streams finish, no new ones. */
+  close(): void {
+    this.session?.close();
+    this.session = undefined;
+  }
+
+  destroy(): void {
+    this.session?.destroy();
+    this.session = undefined;
+  }
+}

@@ -1,0 +1,88 @@
+// Connection pools per endpoint (peer sidecar inbound): an undici Pool for HTTP/1.1 and one
+// HTTP/2 session, both over mTLS with the peer's SPIFFE ID checked. Kept across config changes
+// while the endpoint stays; closed gracefully (in-flight requests finish) once it is gone.
+import { Pool, type Dispatcher } from "undici";
+import type { Endpoint } from "../core/handler.js";
+import { H2Session } from "./h2-sessions.js";
+import { connectMtls, type TlsSource } from "./tls-connect.js";
+
+export interface UpstreamTarget {
+  readonly h1: Dispatcher;
+  readonly h2: H2Session;
+}
+
+interface Entry extends UpstreamTarget {
+  readonly h1: Pool;
+}
+
+export interface PoolOptions {
+  /** Max HTTP/1.1 connections per endpoint (DestinationPolicy maxConnections); unlimited when unset. */
+  connections?: number;
+  keepAliveTimeoutMs?: number;
+}
+
+/** Pool key: the same address under a different expected identity is a different pool. */
+export const poolKey = (ep: Endpoint): string => `${ep.address}|${ep.identity}`;
+
+export class EndpointPools {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly tlsState: TlsSource,
+    private readonly opts: PoolOptions = {},
+  ) {}
+
+  get(ep: Endpoint): UpstreamTarget {
+    const key = poolKey(ep);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = this.create(ep);
+      this.entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private create(ep: Endpoint): Entry {
+    const tlsState = this.tlsState;
+    const h1 = new Pool(`https://${ep.address}`, {
+      connections: this.opts.connections ?? null,
+      keepAliveTimeout: this.opts.keepAliveTimeoutMs ?? 20_000,
+      pipelining: 1,
+      connect: (_opts, cb) => {
+        connectMtls(ep, tlsState, ["http/1.1"], (err, socket) => (err ? cb(err, null) : cb(null, socket!)));
+      },
+    });
+    h1.on("connectionError", () => {});
+    const h2 = new H2Session(`https://${ep.address}`, (onConnectError) => {
+      let failure: Error | undefined;
+      const socket = connectMtls(ep, tlsState, ["h2"], (err) => {
+        if (!err) return;
+        failure = err;
+        onConnectError(err);
+      });
+      if (!socket) throw failure ?? new Error("no workload certificate yet");
+      return socket;
+    });
+    return { h1, h2 };
+  }
+
+  /** Closes pools of endpoints not in `keep` (keys from poolKey) gracefully. */
+  retain(keep: ReadonlySet<string>): void {
+    for (const [key, entry] of this.entries) {
+      if (keep.has(key)) continue;
+      this.entries.delete(key);
+      entry.h1.close().catch(() => {});
+      entry.h2.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(all.map((e) => (e.h2.destroy(), e.h1.destroy().catch(() => {}))));
+  }
+}

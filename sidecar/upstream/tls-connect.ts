@@ -1,0 +1,45 @@
+// Opens an mTLS connection to a peer sidecar with the current TLS state (rotation takes effect
+// for new connections), checking the peer's SPIFFE ID. Failures become connect-failure errors.
+import tls from "node:tls";
+import type { TlsState } from "../config/tls-material.js";
+import type { Endpoint } from "../core/handler.js";
+import { connectFailure } from "./errors.js";
+import { expectIdentity, PeerIdentityError, serverNameFor } from "./peer-identity.js";
+
+export const CONNECT_TIMEOUT_MS = 5000;
+
+export type TlsSource = () => TlsState | undefined;
+
+/** Starts the connection; `done` gets the socket once the handshake and identity check passed. */
+export function connectMtls(ep: Endpoint, tlsState: TlsSource, alpn: string[], done: (err: Error | null, socket: tls.TLSSocket | null) => void): tls.TLSSocket | undefined {
+  const state = tlsState();
+  if (!state) {
+    done(connectFailure("no workload certificate yet", "TSMESH_ERR_NO_CERTIFICATE"), null);
+    return undefined;
+  }
+  const socket = tls.connect({
+    host: ep.host,
+    port: ep.port,
+    secureContext: state.secureContext,
+    servername: serverNameFor(ep.identity),
+    ALPNProtocols: alpn,
+    checkServerIdentity: expectIdentity(ep.identity),
+  });
+  socket.setNoDelay(true);
+  let settled = false;
+  const timer = setTimeout(() => socket.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), CONNECT_TIMEOUT_MS);
+  socket.once("secureConnect", () => {
+    clearTimeout(timer);
+    settled = true;
+    done(null, socket);
+  });
+  socket.once("error", (err: NodeJS.ErrnoException) => {
+    clearTimeout(timer);
+    if (settled) return;
+    settled = true;
+    socket.destroy();
+    if (err instanceof PeerIdentityError) done(connectFailure(`${ep.address}: ${err.message}`, err.code), null);
+    else done(connectFailure(`cannot connect to ${ep.address}: ${err.code ?? err.message}`), null);
+  });
+  return socket;
+}

@@ -1,0 +1,111 @@
+// Real sidecar processes for e2e tests: `node dist/shared/cli/main.js sidecar ...` on free
+// loopback ports, awaited until /ready, stopped with SIGTERM (or SIGKILL after a bound).
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../../shared/net/free-port.js";
+import type { Snapshot } from "../../shared/snapshot.js";
+import type { CertFiles } from "./mesh-certs.js";
+
+export const CLI = fileURLToPath(new URL("../../dist/shared/cli/main.js", import.meta.url));
+
+export interface SidecarProcess {
+  service: string;
+  inbound: number;
+  outbound: number;
+  admin: number;
+  proc: ChildProcess;
+  /** Everything the process wrote to stderr so far (logs). */
+  logs: () => string;
+  /** Rewrites the config file (for restarts); hot updates go through other means. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface SidecarSpec {
+  service: string;
+  appPort: number;
+  certs?: CertFiles;
+  snapshot?: Snapshot;
+  /** Where to write the snapshot file. */
+  dir: string;
+  extraArgs?: string[];
+  env?: Record<string, string>;
+}
+
+async function waitReady(admin: number, proc: ChildProcess, logs: () => string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`sidecar exited with ${proc.exitCode}: ${logs()}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${admin}/ready`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`sidecar not ready after ${timeoutMs} ms: ${logs()}`);
+}
+
+export async function startSidecarProcess(spec: SidecarSpec): Promise<SidecarProcess> {
+  const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
+  const args = [CLI, "sidecar", "--service", spec.service, "--app-port", String(spec.appPort), "--bind", "127.0.0.1"];
+  args.push("--inbound-port", String(inbound), "--outbound-port", String(outbound), "--admin-port", String(admin));
+  if (spec.certs) args.push("--cert", spec.certs.cert, "--key", spec.certs.key, "--ca", spec.certs.ca);
+  if (spec.snapshot) {
+    const file = join(spec.dir, `${spec.service}-${inbound}.json`);
+    writeFileSync(file, JSON.stringify(spec.snapshot));
+    args.push("--config", file);
+  }
+  args.push(...(spec.extraArgs ?? []));
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TSMESH_LOG_LEVEL: "warn", ...spec.env } });
+  let stderr = "";
+  proc.stderr!.on("data", (d: Buffer) => {
+    if (stderr.length < 1_000_000) stderr += d.toString();
+  });
+  const logs = () => stderr;
+  try {
+    await waitReady(admin, proc, logs);
+  } catch (err) {
+    proc.kill("SIGKILL");
+    throw err;
+  }
+  return {
+    service: spec.service,
+    inbound,
+    outbound,
+    admin,
+    proc,
+    logs,
+    stop(signal = "SIGTERM") {
+      if (proc.exitCode !== null) return Promise.resolve(proc.exitCode);
+      return new Promise((resolve) => {
+        const kill = setTimeout(() => proc.kill("SIGKILL"), 15_000);
+        proc.once("exit", (code) => {
+          clearTimeout(kill);
+          resolve(code);
+        });
+        proc.kill(signal);
+      });
+    },
+  };
+}
+
+/** A minimal valid snapshot: endpoints by service (sidecar inbound ports on 127.0.0.1). */
+export function snapshotOf(parts: Partial<Snapshot> & { endpoints?: Snapshot["endpoints"] }): Snapshot {
+  return {
+    version: parts.version ?? "1",
+    meshConfig: parts.meshConfig ?? { trustDomain: "cluster.local", mtls: "STRICT", logLevel: "warn" },
+    routes: parts.routes ?? [],
+    policies: parts.policies ?? [],
+    authz: parts.authz ?? [],
+    endpoints: parts.endpoints ?? {},
+    trustBundle: parts.trustBundle ?? [],
+  };
+}
+
+/** Endpoint records for `service` at the given sidecar inbound ports. */
+export function endpointsAt(service: string, ports: number[]): Snapshot["endpoints"][string] {
+  return ports.map((port, i) => ({ service, instanceId: `${service}-${i}`, address: "127.0.0.1", port, labels: {} }));
+}
