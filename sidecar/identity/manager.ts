@@ -6,7 +6,8 @@ import { EventEmitter } from "node:events";
 import { Gauge, type Registry } from "prom-client";
 import { DEFAULT_NAMESPACE, DEFAULT_TRUST_DOMAIN, spiffeId } from "../../shared/identity.js";
 import type { Logger } from "../../shared/log.js";
-import { createCsr, generateKeyPairAsync, normalizeBundle } from "../../shared/pki/index.js";
+import { status } from "@grpc/grpc-js";
+import { createCsr, generateKeyPairAsync, normalizeBundle, splitPemCerts } from "../../shared/pki/index.js";
 import { callSign } from "./client.js";
 import { backoffMs, renewAt } from "./schedule.js";
 
@@ -44,7 +45,14 @@ export interface IdentityOptions {
   jitter?: number;
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** How long start() keeps retrying while the control plane is unreachable; default 30 s. */
+  startTimeoutMs?: number;
 }
+
+// The control plane is not (yet) reachable: worth retrying. Anything else (refused token,
+// identity mismatch, bad CSR) will not get better by asking again.
+const TRANSIENT = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED]);
+const isTransient = (err: unknown): boolean => TRANSIENT.has((err as { code?: number }).code ?? -1);
 
 export interface IdentityEvents {
   rotate: [IdentityState];
@@ -59,6 +67,7 @@ export class WorkloadIdentity extends EventEmitter<IdentityEvents> {
   private failures = 0;
   private readonly gauge: Gauge | undefined;
   private gaugeTimer: NodeJS.Timeout | undefined;
+  private readonly initialBundle: string[];
 
   constructor(private readonly opts: IdentityOptions) {
     super();
@@ -67,17 +76,34 @@ export class WorkloadIdentity extends EventEmitter<IdentityEvents> {
       namespace: opts.namespace ?? DEFAULT_NAMESPACE,
       service: opts.service,
     });
+    // Entries may each hold several concatenated certificates (a bundle file read as one string).
+    this.initialBundle = opts.trustBundlePem.flatMap(splitPemCerts);
+    if (this.initialBundle.length === 0) throw new Error("TSMESH_ERR_NO_TRUST_BUNDLE: trustBundlePem holds no certificate");
     this.gauge = opts.registry ? this.expiryGauge(opts.registry) : undefined;
     // Without listeners an "error" event would throw; failures are logged and retried anyway.
     this.on("error", () => {});
   }
 
-  /** Obtains the first certificate (token, or fails) and schedules renewals. */
+  /**
+   * Obtains the first certificate with the bootstrap token and schedules renewals. Retries while
+   * the control plane is unreachable (up to startTimeoutMs); a refusal fails at once.
+   */
   async start(): Promise<IdentityState> {
-    if (!this.opts.token) throw new Error("TSMESH_ERR_NO_TOKEN: a bootstrap token is needed for the first certificate");
-    const first = await this.fetch(this.opts.token);
-    this.install(first);
-    return first;
+    const token = this.opts.token;
+    if (!token) throw new Error("TSMESH_ERR_NO_TOKEN: a bootstrap token is needed for the first certificate");
+    const deadline = Date.now() + (this.opts.startTimeoutMs ?? 30_000);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const first = await this.fetch(token);
+        this.install(first);
+        return first;
+      } catch (err) {
+        const wait = backoffMs(attempt, this.opts.retryBaseMs ?? 250, this.opts.retryMaxMs ?? 5_000);
+        if (this.stopped || !isTransient(err) || Date.now() + wait > deadline) throw err;
+        this.opts.log?.warn("control plane unreachable; retrying the first certificate", { err: err as Error, attempt, retryInMs: Math.round(wait) });
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 
   current(): IdentityState | undefined {
@@ -93,7 +119,7 @@ export class WorkloadIdentity extends EventEmitter<IdentityEvents> {
 
   /** Replaces the trust bundle (e.g. pushed with config) and notifies listeners. */
   setTrustBundle(pems: string[]): void {
-    const bundle = normalizeBundle(pems);
+    const bundle = normalizeBundle(pems.flatMap(splitPemCerts));
     if (!this.state || bundle.length === 0) return;
     this.state = { ...this.state, trustBundlePem: bundle };
     this.emit("rotate", this.state);
@@ -120,7 +146,7 @@ export class WorkloadIdentity extends EventEmitter<IdentityEvents> {
     const csrPem = createCsr(privateKeyPem, this.spiffeId);
     const res = await callSign({
       address: this.opts.controlPlane,
-      trustBundlePem: cur?.trustBundlePem ?? this.opts.trustBundlePem,
+      trustBundlePem: cur?.trustBundlePem ?? this.initialBundle,
       trustDomain: this.opts.trustDomain ?? DEFAULT_TRUST_DOMAIN,
       csrPem,
       bootstrapToken: token,
@@ -133,7 +159,7 @@ export class WorkloadIdentity extends EventEmitter<IdentityEvents> {
       keyPem: privateKeyPem,
       certPem: res.certChainPem[0] ?? "",
       chainPem: res.certChainPem.join(""),
-      trustBundlePem: res.trustBundlePem.length > 0 ? res.trustBundlePem : (cur?.trustBundlePem ?? this.opts.trustBundlePem),
+      trustBundlePem: res.trustBundlePem.length > 0 ? res.trustBundlePem : (cur?.trustBundlePem ?? this.initialBundle),
       serial: res.serial,
       notAfter: new Date(res.expiresAtUnixMs),
     };

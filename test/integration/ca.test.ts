@@ -13,6 +13,7 @@ import { createCaServerCredentials, getCertRecord, registerCertificates, type Ca
 import { createCsr, createIssuer, createTrustAnchor, generateKeyPair, issueWorkloadCert, splitPemCerts, verifyWorkloadChain } from "../../shared/pki/index.js";
 import { callSign } from "../../sidecar/identity/client.js";
 import { WorkloadIdentity } from "../../sidecar/identity/manager.js";
+import { freePort } from "../../shared/net/free-port.js";
 import { useEtcd } from "../harness/etcd.js";
 
 const run = promisify(execFile);
@@ -222,5 +223,28 @@ describe("sidecar WorkloadIdentity", () => {
     } finally {
       wi.stop();
     }
+  }, 30_000);
+
+  it("start() waits for a control plane that comes up late, but fails at once on a refused token", async () => {
+    const port = await freePort();
+    const late = new WorkloadIdentity({ service: "web", controlPlane: `127.0.0.1:${port}`, trustBundlePem: [anchor.certPem], token: await putToken("web"), retryBaseMs: 100, retryMaxMs: 300 });
+    const started = late.start();
+    await new Promise((r) => setTimeout(r, 800));
+    const lateServer = new grpc.Server();
+    registerCertificates(lateServer, { etcd, material: () => material, trustDomain: TD });
+    const lateCreds = createCaServerCredentials({ material: () => material, trustDomain: TD });
+    await new Promise<number>((resolve, reject) => lateServer.bindAsync(`127.0.0.1:${port}`, lateCreds.credentials, (e, p) => (e ? reject(e) : resolve(p))));
+    try {
+      await expect(started).resolves.toMatchObject({ spiffeId: id("web") });
+    } finally {
+      late.stop();
+      lateCreds.close();
+      lateServer.forceShutdown();
+    }
+
+    const refused = new WorkloadIdentity({ service: "web", controlPlane: address, trustBundlePem: [anchor.certPem], token: "never-issued" });
+    const t0 = Date.now();
+    await expect(refused.start()).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    expect(Date.now() - t0).toBeLessThan(3000);
   }, 30_000);
 });
