@@ -17,7 +17,8 @@ export function hostOfAuthority(authority: string): string {
 
 /** The rule used when no route names the host: all traffic to that service, default retries. */
 export function defaultRule(service: string): RouteRule {
-  return { backends: [{ service, weight: 1 }], retry: { ...DEFAULT_RETRY } };
+  // The shared DEFAULT_RETRY object keeps the retry layer's parsed-policy cache warm.
+  return { backends: [{ service, weight: 1 }], retry: DEFAULT_RETRY };
 }
 
 export const PASSTHROUGH_ROUTE = "default";
