@@ -3,6 +3,6 @@ export { CA_FILES, initCaDir, loadBundle, loadCaMaterial, type CaMaterial, type 
 export { CaError, type CaErrorCode } from "./errors.js";
 export { handleSign, proveIdentity, DEFAULT_CERT_TTL_MS, type SignerDeps } from "./signer.js";
 export { registerCertificates } from "./grpc.js";
-export { caPlugin, type CaPluginOptions } from "./plugin.js";
+export { caPlugin, trustBundleFor, type CaPluginOptions } from "./plugin.js";
 export { createCaServerCredentials, CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, type CaServerCredentials, type CaServerCredentialsOptions } from "./server-credentials.js";
 export { CERTS_PREFIX, TOKENS_PREFIX, certRecordKey, getCertRecord, tokenKeyOf, type CertRecord } from "./store.js";

@@ -35,6 +35,15 @@ export interface CaPluginOptions {
 const env = (name: string): string | undefined => process.env[name] || undefined;
 const envDuration = (name: string): number | undefined => (env(name) ? parseDuration(env(name)!) : undefined);
 
+// Per running control plane: its current anchors, for other plugins (config push sends the
+// bundle with every snapshot). Keyed by the context object, so replicas in one process differ.
+const bundles = new WeakMap<ControlPlaneContext, () => string[]>();
+
+/** The trust bundle the CA of this control plane currently serves, once the CA plugin registered. */
+export function trustBundleFor(ctx: ControlPlaneContext): string[] | undefined {
+  return bundles.get(ctx)?.();
+}
+
 interface State {
   material?: CaMaterial;
   creds?: CaServerCredentials;
@@ -105,6 +114,7 @@ export function caPlugin(opts: CaPluginOptions = {}): GrpcPlugin {
         log: ctx.log.child({ component: "ca" }),
         certsIssued: createControlPlaneMetrics(ctx.metrics).certsIssued,
       });
+      bundles.set(ctx, () => st.material!.bundle);
       st.reloadTimer = setInterval(() => void reload(ctx, st), opts.reloadMs ?? 30_000);
       st.reloadTimer.unref();
     },
