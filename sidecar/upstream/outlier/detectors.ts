@@ -5,6 +5,8 @@ import { OutlierDetector } from "./detector.js";
 
 export class OutlierDetectors {
   private readonly detectors = new Map<string, Detector>();
+  /** Endpoints per service, kept even before a detector exists (they are created lazily). */
+  private readonly endpoints = new Map<string, string[]>();
 
   /** `onEject` feeds tsmesh_outlier_ejections_total and logs. */
   constructor(
@@ -24,6 +26,8 @@ export class OutlierDetectors {
       return existing;
     }
     const created = new OutlierDetector(service, spec, this.onEject, this.now);
+    const known = this.endpoints.get(service);
+    if (known) created.setEndpoints(known);
     this.detectors.set(service, created);
     return created;
   }
@@ -33,6 +37,8 @@ export class OutlierDetectors {
 
   /** Call when a service's endpoints change (config push) so maxEjectionPercent counts right. */
   setEndpoints(service: string, addresses: Iterable<string>): void {
-    this.detectors.get(service)?.setEndpoints(addresses);
+    const list = [...addresses];
+    this.endpoints.set(service, list);
+    this.detectors.get(service)?.setEndpoints(list);
   }
 }
