@@ -1,0 +1,108 @@
+// HTTP/2 through the mesh: h2c from the client to sidecar A, h2 over mTLS between sidecars, h2c to
+// the app; gRPC unary, status and server-streaming with grpc-js on both ends.
+import http2 from "node:http2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serviceIdentity } from "../../shared/identity.js";
+import { startEchoApp, type EchoReply, type TestApp } from "../harness/apps.js";
+import { echoClientVia, grpc, say, startGrpcEcho, type EchoReplyMsg } from "../harness/grpc-echo.js";
+import { createTestPki, type TestPki } from "../harness/mesh-certs.js";
+import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
+
+let pki: TestPki;
+let app: TestApp;
+let grpcApp: { port: number; close: () => Promise<void> };
+let a: SidecarProcess;
+let web: SidecarProcess;
+let rpc: SidecarProcess;
+
+beforeAll(async () => {
+  pki = createTestPki("protocols");
+  app = await startEchoApp({ name: "web" });
+  grpcApp = await startGrpcEcho();
+  [web, rpc] = await Promise.all([
+    startSidecarProcess({ service: "web", appPort: app.port, certs: pki.issue("web"), dir: pki.dir, snapshot: snapshotOf({}) }),
+    startSidecarProcess({ service: "rpc", appPort: grpcApp.port, certs: pki.issue("rpc"), dir: pki.dir, snapshot: snapshotOf({}) }),
+  ]);
+  a = await startSidecarProcess({
+    service: "a",
+    appPort: 1,
+    certs: pki.issue("a"),
+    dir: pki.dir,
+    snapshot: snapshotOf({ endpoints: { web: endpointsAt("web", [web.inbound]), rpc: endpointsAt("rpc", [rpc.inbound]) } }),
+  });
+});
+
+afterAll(async () => {
+  await Promise.all([a?.stop(), web?.stop(), rpc?.stop()]);
+  await Promise.all([app?.close(), grpcApp?.close()]);
+  pki?.cleanup();
+});
+
+function h2get(port: number, authority: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on("error", reject);
+    const stream = session.request({ ":path": path, ":authority": authority });
+    let status = 0;
+    let body = "";
+    stream.on("response", (h) => (status = Number(h[":status"])));
+    stream.on("data", (d: Buffer) => (body += d.toString()));
+    stream.on("end", () => {
+      session.close();
+      resolve({ status, body });
+    });
+    stream.on("error", reject);
+  });
+}
+
+describe("HTTP/2 and gRPC through the mesh", () => {
+  it("h2c prior-knowledge request reaches the app over h2 with the peer identity", async () => {
+    const res = await h2get(a.outbound, "web", "/h2path");
+    expect(res.status).toBe(200);
+    const body = JSON.parse(res.body) as EchoReply;
+    expect(body.protocol).toBe("h2");
+    expect(body.url).toBe("/h2path");
+    expect(body.headers["x-forwarded-client-cert"]).toBe(`By=${serviceIdentity("web")};URI=${serviceIdentity("a")}`);
+  });
+
+  it("gRPC unary call succeeds and a gRPC error status passes through trailers", async () => {
+    const client = echoClientVia(a.outbound, "rpc");
+    try {
+      const reply = await say(client, "hi");
+      expect(reply.message).toBe("echo: hi");
+      expect(reply.peer).toBe(`By=${serviceIdentity("rpc")};URI=${serviceIdentity("a")}`);
+      const err = (await say(client, "fail").catch((e: unknown) => e)) as grpc.ServiceError;
+      expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+      expect(err.details).toBe("asked to fail");
+    } finally {
+      client.close();
+    }
+  });
+
+  it("gRPC server-streaming delivers every message in order, then OK", async () => {
+    const client = echoClientVia(a.outbound, "rpc");
+    try {
+      const items: EchoReplyMsg[] = [];
+      const status = await new Promise<grpc.StatusObject>((resolve, reject) => {
+        const call = client.Count({ n: 20, intervalMs: 5 });
+        call.on("data", (m: EchoReplyMsg) => items.push(m));
+        call.on("status", resolve);
+        call.on("error", reject);
+      });
+      expect(status.code).toBe(grpc.status.OK);
+      expect(items.map((m) => m.index)).toEqual([...Array(20).keys()]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("gRPC to a service without endpoints fails UNAVAILABLE, not a hang", async () => {
+    const client = echoClientVia(a.outbound, "nosuch");
+    try {
+      const err = (await say(client, "x").catch((e: unknown) => e)) as grpc.ServiceError;
+      expect(err.code).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      client.close();
+    }
+  });
+});
