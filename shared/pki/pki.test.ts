@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { X509Certificate } from "node:crypto";
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -133,5 +133,29 @@ describe("pki", () => {
     const shortIssuer = createIssuer(anchor, { commonName: "short", validityMs: 5_000 });
     const w = issueWorkloadCert(shortIssuer, WEB, 3600_000);
     expect(w.notAfter.getTime()).toBeLessThanOrEqual(new Date(new X509Certificate(shortIssuer.certPem).validTo).getTime());
+  });
+
+  it("refuses a CSR with an EC key (forge's X.509 is RSA-only) with a clear code", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "tsmesh-pki-ec-"));
+    try {
+      await run("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem", "-out", "r.csr", "-subj", "/CN=web", "-addext", `subjectAltName=URI:${WEB}`], { cwd: dir });
+      const csr = await fs.readFile(path.join(dir, "r.csr"), "utf8");
+      expect(() => signCsr(issuer, csr, { spiffeId: WEB, validityMs: 1000 })).toThrow(expect.objectContaining({ code: "TSMESH_ERR_CSR_INVALID" }));
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("signs an RSA CSR made by openssl (a real client), keeping only the proved SPIFFE ID", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "tsmesh-pki-ossl-"));
+    try {
+      await run("openssl", ["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-out", "r.csr", "-subj", "/CN=web", "-addext", `subjectAltName=URI:${WEB}`], { cwd: dir });
+      const csr = await fs.readFile(path.join(dir, "r.csr"), "utf8");
+      const signed = signCsr(issuer, csr, { spiffeId: WEB, validityMs: 60_000 });
+      expect(spiffeIdOf(new X509Certificate(signed.certPem))).toBe(WEB);
+      expect(new X509Certificate(signed.certPem).checkPrivateKey(createPrivateKey(await fs.readFile(path.join(dir, "k.pem"))))).toBe(true);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

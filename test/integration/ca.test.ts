@@ -13,6 +13,7 @@ import { createCaServerCredentials, getCertRecord, registerCertificates, type Ca
 import { createCsr, createIssuer, createTrustAnchor, generateKeyPair, issueWorkloadCert, splitPemCerts, verifyWorkloadChain } from "../../shared/pki/index.js";
 import { callSign } from "../../sidecar/identity/client.js";
 import { WorkloadIdentity } from "../../sidecar/identity/manager.js";
+import { createSidecarMetrics } from "../../shared/metrics/index.js";
 import { freePort } from "../../shared/net/free-port.js";
 import { useEtcd } from "../harness/etcd.js";
 
@@ -247,4 +248,18 @@ describe("sidecar WorkloadIdentity", () => {
     await expect(refused.start()).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
     expect(Date.now() - t0).toBeLessThan(3000);
   }, 30_000);
+
+  it("the gauge also works when the sidecar's metrics already registered tsmesh_cert_expiry_seconds", async () => {
+    const registry = new Registry();
+    const metrics = createSidecarMetrics(registry);
+    const wi = new WorkloadIdentity({ service: "web", controlPlane: address, trustBundlePem: [anchor.certPem], token: await putToken("web"), ttlSeconds: 600, registry });
+    try {
+      const s = await wi.start();
+      const value = (await metrics.certExpiry.get()).values[0]!.value;
+      expect(Math.abs(value - (s.notAfter.getTime() - Date.now()) / 1000)).toBeLessThan(1.5);
+      expect(value).toBeGreaterThan(590);
+    } finally {
+      wi.stop();
+    }
+  });
 });
