@@ -18,7 +18,8 @@ export interface SidecarProcess {
   proc: ChildProcess;
   /** Everything the process wrote to stderr so far (logs). */
   logs: () => string;
-  /** Rewrites the config file (for restarts); hot updates go through other means. */
+  /** Rewrites the --config file and sends SIGHUP: the sidecar's hot reload without a control plane. */
+  reload(snapshot: Snapshot): void;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -53,10 +54,10 @@ export async function startSidecarProcess(spec: SidecarSpec): Promise<SidecarPro
   const args = [CLI, "sidecar", "--service", spec.service, "--app-port", String(spec.appPort), "--bind", "127.0.0.1"];
   args.push("--inbound-port", String(inbound), "--outbound-port", String(outbound), "--admin-port", String(admin));
   if (spec.certs) args.push("--cert", spec.certs.cert, "--key", spec.certs.key, "--ca", spec.certs.ca);
+  const configFile = join(spec.dir, `${spec.service}-${inbound}.json`);
   if (spec.snapshot) {
-    const file = join(spec.dir, `${spec.service}-${inbound}.json`);
-    writeFileSync(file, JSON.stringify(spec.snapshot));
-    args.push("--config", file);
+    writeFileSync(configFile, JSON.stringify(spec.snapshot));
+    args.push("--config", configFile);
   }
   args.push(...(spec.extraArgs ?? []));
   const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TSMESH_LOG_LEVEL: "warn", ...spec.env } });
@@ -78,6 +79,10 @@ export async function startSidecarProcess(spec: SidecarSpec): Promise<SidecarPro
     admin,
     proc,
     logs,
+    reload(snapshot) {
+      writeFileSync(configFile, JSON.stringify(snapshot));
+      proc.kill("SIGHUP");
+    },
     stop(signal = "SIGTERM") {
       if (proc.exitCode !== null) return Promise.resolve(proc.exitCode);
       return new Promise((resolve) => {
