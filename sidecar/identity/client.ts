@@ -25,9 +25,18 @@ type SignClient = grpc.Client & {
   Sign(req: SignRequestMsg, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: SignResponseMsg) => void): void;
 };
 
-export async function callSign(opts: SignCallOptions): Promise<SignResponseMsg> {
+/**
+ * Channel credentials for any call to the control plane (Sign, Discovery.Stream): TLS verified
+ * against the bundle, server identified by the control plane's SPIFFE ID, optionally presenting
+ * the workload certificate.
+ */
+export function controlPlaneCredentials(opts: {
+  trustBundlePem: string[];
+  trustDomain: string;
+  clientCert?: { keyPem: string; chainPem: string };
+}): grpc.ChannelCredentials {
   const expected = CONTROL_PLANE_ID(opts.trustDomain);
-  const creds = grpc.credentials.createSsl(
+  return grpc.credentials.createSsl(
     Buffer.from(opts.trustBundlePem.join("")),
     opts.clientCert ? Buffer.from(opts.clientCert.keyPem) : null,
     opts.clientCert ? Buffer.from(opts.clientCert.chainPem) : null,
@@ -36,6 +45,10 @@ export async function callSign(opts: SignCallOptions): Promise<SignResponseMsg> 
         spiffeIdOf(cert) === expected ? undefined : new Error(`TSMESH_ERR_CONTROL_PLANE_IDENTITY: server is ${spiffeIdOf(cert) ?? "no SPIFFE ID"}, expected ${expected}`),
     },
   );
+}
+
+export async function callSign(opts: SignCallOptions): Promise<SignResponseMsg> {
+  const creds = controlPlaneCredentials(opts);
   const { Certificates } = loadMeshProto();
   // A fresh channel per call: the client certificate changes with every renewal, and calls are rare.
   const client = new Certificates(opts.address, creds) as unknown as SignClient;

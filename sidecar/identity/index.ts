@@ -1,4 +1,4 @@
 // Sidecar workload identity: certificate from the control plane, renewal, expiry gauge.
 export { WorkloadIdentity, CERT_EXPIRY_METRIC, type IdentityOptions, type IdentityState, type IdentityEvents } from "./manager.js";
-export { callSign, CONTROL_PLANE_ID, type SignCallOptions } from "./client.js";
+export { callSign, controlPlaneCredentials, CONTROL_PLANE_ID, type SignCallOptions } from "./client.js";
 export { renewAt, backoffMs } from "./schedule.js";

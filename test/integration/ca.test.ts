@@ -15,6 +15,7 @@ import { callSign } from "../../sidecar/identity/client.js";
 import { WorkloadIdentity } from "../../sidecar/identity/manager.js";
 import { createSidecarMetrics } from "../../shared/metrics/index.js";
 import { freePort } from "../../shared/net/free-port.js";
+import { loadMeshProto } from "../../shared/proto/load.js";
 import { useEtcd } from "../harness/etcd.js";
 
 const run = promisify(execFile);
@@ -261,5 +262,31 @@ describe("sidecar WorkloadIdentity", () => {
     } finally {
       wi.stop();
     }
+  });
+
+  it("a sidecar does not send its token to a server that is not the control plane (even with a mesh certificate)", async () => {
+    const impostorCert = issueWorkloadCert(issuer, id("web"), 60_000);
+    const impostor = new grpc.Server();
+    let called = false;
+    impostor.addService(loadMeshProto().Certificates.service, {
+      Sign: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => {
+        called = true;
+        cb({ code: grpc.status.INTERNAL });
+      },
+    });
+    const creds = grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(impostorCert.keyPem), cert_chain: Buffer.from(impostorCert.chainPem) }], false);
+    const port = await new Promise<number>((resolve, reject) => impostor.bindAsync("127.0.0.1:0", creds, (e, p) => (e ? reject(e) : resolve(p))));
+    const token = await putToken("web");
+    try {
+      await expect(sign({ address: `127.0.0.1:${port}`, csrPem: csrFor("web").csrPem, bootstrapToken: token, timeoutMs: 3000 })).rejects.toMatchObject({
+        code: grpc.status.UNAVAILABLE,
+        details: expect.stringContaining("TSMESH_ERR_CONTROL_PLANE_IDENTITY"),
+      });
+      expect(called).toBe(false);
+    } finally {
+      impostor.forceShutdown();
+    }
+    // The token is still good at the real control plane.
+    await expect(sign({ csrPem: csrFor("web").csrPem, bootstrapToken: token })).resolves.toMatchObject({ spiffeId: id("web") });
   });
 });
