@@ -44,8 +44,10 @@ describe("outlierLayer with the balancer", () => {
     expect(seen).toContain(1);
   });
 
-  it("counts a per-try timeout on a hanging endpoint as a failure when it fires", async () => {
-    const { handler, detectors } = setup((_r, c) => (c.endpoint!.port === 2 ? new Promise(() => {}) : Promise.resolve({ status: 200, headers: {}, body: null })));
+  it("counts a per-try timeout on a hanging endpoint as a failure", async () => {
+    // Like the real upstream client: a hanging request ends when its signal aborts, with the reason.
+    const hang = (signal: AbortSignal) => new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+    const { handler, detectors } = setup((r, c) => (c.endpoint!.port === 2 ? hang(r.signal) : Promise.resolve({ status: 200, headers: {}, body: null })));
     for (let i = 0; i < 6; i++) {
       await withTimeout(20, "per-try", req(), (r) => handler(r, ctx())).catch(() => undefined);
     }
