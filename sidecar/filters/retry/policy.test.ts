@@ -50,6 +50,9 @@ describe("isRetriable", () => {
   it("retriable-status-codes retries the listed codes, even below 500", () => {
     const p = toRetryPolicy({ attempts: 1, retryOn: ["retriable-status-codes"], retriableStatusCodes: [409, 503] });
     expect([409, 503, 500].map((s) => isRetriable(p, resp(s)))).toEqual([true, true, false]);
+    expect(isRetriable(p, fail("timeout"))).toBe(false);
+    const with504 = toRetryPolicy({ attempts: 1, retryOn: ["retriable-status-codes"], retriableStatusCodes: [504] });
+    expect(isRetriable(with504, fail("timeout"))).toBe(true);
   });
 });
 

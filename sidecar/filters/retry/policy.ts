@@ -60,6 +60,8 @@ export function isRetriable(policy: RetryPolicy, outcome: AttemptOutcome): boole
   // Local overflow (circuit breaker) and unknown errors are never retried (Envoy does the same).
   if (f === undefined || f === "overflow") return false;
   if (on.has("5xx") || on.has("gateway-error") || on.has("reset")) return RESET_LIKE.has(f);
+  // A per-try timeout answers 504 (Envoy), so listing 504 as retriable retries it.
+  if (f === "timeout" && on.has("retriable-status-codes") && policy.retriableStatusCodes.has(504)) return true;
   return (on.has("connect-failure") && f === "connect-failure") || (on.has("refused-stream") && f === "refused-stream");
 }
 
