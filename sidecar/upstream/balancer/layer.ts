@@ -13,7 +13,11 @@ export function balancerLayer(pickers: PickerCache, load: LoadTracker): Middlewa
     if (!concrete) throw new MeshError(500, "TSMESH_ERR_NO_BACKEND", "no destination chosen before load balancing");
     const { service, subset } = parseConcrete(concrete);
     const endpoint = pickers.get(service, subset, ctx.destination).pick(ctx.failedEndpoints);
-    if (!endpoint) throw new MeshError(503, "TSMESH_ERR_NO_ENDPOINTS", `no endpoint available for ${concrete}`);
+    if (!endpoint) {
+      const undefinedSubset = subset !== undefined && !ctx.destination?.subsets?.some((s) => s.name === subset);
+      const why = undefinedSubset ? `subset "${subset}" of "${service}" is not defined by a DestinationPolicy` : `no endpoint available for ${concrete}`;
+      throw new MeshError(503, "TSMESH_ERR_NO_ENDPOINTS", why);
+    }
     ctx.endpoint = endpoint;
     load.start(endpoint.address);
     let res;

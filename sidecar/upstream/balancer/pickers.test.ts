@@ -147,6 +147,6 @@ describe("balancerLayer", () => {
     await expect(failing(req, c)).rejects.toThrow("boom");
     expect(load.activeRequests(c.endpoint!.address)).toBe(0);
     await expect(failing(req, ctx({ concrete: "ratings" }))).rejects.toMatchObject({ status: 503, code: "TSMESH_ERR_NO_ENDPOINTS" });
-    await expect(failing(req, ctx({ concrete: "reviews/v9" }))).rejects.toMatchObject({ status: 503 });
+    await expect(failing(req, ctx({ concrete: "reviews/v9" }))).rejects.toMatchObject({ status: 503, message: 'subset "v9" of "reviews" is not defined by a DestinationPolicy' });
   });
 });
