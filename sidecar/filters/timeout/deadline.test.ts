@@ -46,6 +46,18 @@ describe("withTimeout", () => {
     expect(isTimeoutReason(seen?.reason)).toBe(false);
   });
 
+  it("settles (rejecting with the client's reason) when an answer arrives after the client left", async () => {
+    const client = new AbortController();
+    const body = new Readable({ read() {} });
+    const p = withTimeout(1000, "route", req(client.signal), async () => {
+      client.abort(new Error("client gone"));
+      return { status: 200, headers: {}, body };
+    });
+    await expect(p).rejects.toThrow("client gone");
+    await sleep(20);
+    expect(body.destroyed || body.readableFlowing).toBe(true);
+  });
+
   it("discards a response that arrives after the deadline", async () => {
     const body = new Readable({ read() {} });
     body.push("late");

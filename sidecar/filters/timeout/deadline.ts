@@ -65,8 +65,10 @@ export function withTimeout(
     run({ ...req, signal }).then(
       (res) => {
         clearTimeout(timer);
-        if (controller.signal.aborted) discardResponse(res);
-        else resolve(res);
+        if (!controller.signal.aborted) return resolve(res);
+        // Too late (deadline passed or client gone): nobody will read this answer.
+        discardResponse(res);
+        reject(controller.signal.reason);
       },
       (err: unknown) => {
         clearTimeout(timer);
