@@ -51,6 +51,10 @@ describe("routeLayer", () => {
     expect(err).toMatchObject({ status: 404, code: "TSMESH_ERR_NO_ROUTE" });
   });
 
+  it("answers 400 TSMESH_ERR_NO_HOST for a request without a host", async () => {
+    await expect(handler(req("", "/"), ctx())).rejects.toMatchObject({ status: 400, code: "TSMESH_ERR_NO_HOST" });
+  });
+
   it("strips ports from authorities", () => {
     expect(hostOfAuthority("a:1")).toBe("a");
     expect(hostOfAuthority("a")).toBe("a");

@@ -27,6 +27,7 @@ export const PASSTHROUGH_ROUTE = "default";
 export function routeLayer(getTable: () => RouteTable): Middleware {
   return (next) => (req, ctx) => {
     const host = hostOfAuthority(req.authority);
+    if (host === "") return Promise.reject(new MeshError(400, "TSMESH_ERR_NO_HOST", "the request names no host (Host header, :authority or absolute URI)"));
     const sel = selectRoute(getTable(), { host, path: req.path, method: req.method, headers: req.headers });
     ctx.logical = sel.logical;
     if (sel.kind === "matched") {
