@@ -47,3 +47,26 @@ export interface SignResponseMsg {
   spiffeId: string;
   serial: string;
 }
+
+/** Discovery.Stream messages as seen by JS code (see LOADER_OPTIONS; an absent node is null). */
+export interface NodeMsg {
+  service: string;
+  instanceId: string;
+  address: string;
+  inboundPort: number;
+  labels: Record<string, string>;
+}
+
+export interface DiscoveryRequestMsg {
+  node?: NodeMsg | null;
+  versionInfo: string;
+  responseNonce: string;
+  errorDetail: string;
+}
+
+export interface DiscoveryResponseMsg {
+  versionInfo: string;
+  nonce: string;
+  snapshotJson: string;
+  trustBundlePem: string[];
+}

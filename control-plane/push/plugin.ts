@@ -1,0 +1,133 @@
+// Config push as a control-plane gRPC plugin: etcd watch -> MeshState -> snapshot cache ->
+// Discovery.Stream to every sidecar on this replica. Reads the CA dir (same default as the CA
+// plugin) for the trust bundle and to verify sidecars' client certificates.
+import { randomBytes } from "node:crypto";
+import os from "node:os";
+import path from "node:path";
+import { DEFAULT_TRUST_DOMAIN } from "../../shared/identity.js";
+import { createControlPlaneMetrics } from "../../shared/metrics/index.js";
+import type { ControlPlaneContext, GrpcPlugin } from "../plugins.js";
+import { createControlPlaneTracing, type ControlPlaneTracing } from "../telemetry/tracing.js";
+import { authenticate } from "./auth.js";
+import { SnapshotCache } from "./cache.js";
+import { registerDiscovery, type DiscoveryServer } from "./server.js";
+import { DEFAULT_DEBOUNCE_MS, MeshSource } from "./source.js";
+import { StatusWriter } from "./status.js";
+import { TrustSource } from "./trust.js";
+
+export interface PushPluginOptions {
+  /** Coalescing window for etcd changes; default $TSMESH_PUSH_DEBOUNCE_MS or 100 ms. */
+  debounceMs?: number;
+  /** CA directory; default $TSMESH_CA_DIR or <dataDir>/certs (as the CA plugin). */
+  caDir?: string;
+  /** Trust bundle file or directory; default the CA dir's bundle. */
+  bundle?: string;
+  trustDomain?: string;
+  /** This replica's id in sidecar records; default <hostname>-<pid>-<random>. */
+  replicaId?: string;
+  /** Lease TTL of sidecar records and endpoint registrations; default 10 s. */
+  leaseTtlSeconds?: number;
+  /** How often the CA dir is re-read for a new bundle; default 30 s. */
+  reloadMs?: number;
+}
+
+const env = (name: string): string | undefined => process.env[name] || undefined;
+
+interface Running {
+  source: MeshSource;
+  trust: TrustSource;
+  status: StatusWriter;
+  discovery: DiscoveryServer;
+  tracing: ControlPlaneTracing;
+}
+
+export interface PushHandle {
+  cache: SnapshotCache;
+  source: MeshSource;
+  discovery: DiscoveryServer;
+  replicaId: string;
+}
+
+export function pushPlugin(opts: PushPluginOptions = {}): GrpcPlugin & { handles: Map<ControlPlaneContext, PushHandle> } {
+  const running = new Map<ControlPlaneContext, Running>();
+  const handles = new Map<ControlPlaneContext, PushHandle>();
+  const debounceMs = opts.debounceMs ?? (env("TSMESH_PUSH_DEBOUNCE_MS") ? Number(env("TSMESH_PUSH_DEBOUNCE_MS")) : DEFAULT_DEBOUNCE_MS);
+  const trustDomain = opts.trustDomain ?? env("TSMESH_TRUST_DOMAIN") ?? DEFAULT_TRUST_DOMAIN;
+
+  return {
+    name: "push",
+    handles,
+    async register(server, ctx) {
+      const log = ctx.log.child({ component: "push" });
+      const replicaId = opts.replicaId ?? env("TSMESH_REPLICA_ID") ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+      const metrics = createControlPlaneMetrics(ctx.metrics);
+      const tracing = createControlPlaneTracing({ instanceId: replicaId });
+      const ttl = opts.leaseTtlSeconds ?? 10;
+      const trust = new TrustSource({
+        dir: path.resolve(opts.caDir ?? env("TSMESH_CA_DIR") ?? path.join(ctx.dataDir, "certs")),
+        bundle: opts.bundle,
+        etcd: ctx.store.etcd,
+        reloadMs: opts.reloadMs,
+        log,
+      });
+      await trust.start();
+      const status = new StatusWriter(ctx.store.etcd, { ttlSeconds: ttl, log });
+      const cache = new SnapshotCache({
+        onRejected: (group, version, problems) => log.error("inconsistent snapshot not published", { code: "TSMESH_ERR_SNAPSHOT_INCONSISTENT", group, version, problems }),
+      });
+      const changedAt = new Map<string, number>();
+      const discovery = registerDiscovery(server, {
+        cache,
+        replicaId,
+        store: ctx.store,
+        status,
+        metrics,
+        changedAt: (v) => changedAt.get(v),
+        startSpan: (info) => tracing.startPush(info),
+        authenticate: (der, node) => authenticate({ etcd: ctx.store.etcd, material: () => trust.current(), trustDomain }, der, node),
+        endpointTtlSeconds: ttl,
+        onConnectedChange: (n) => metrics.connectedSidecars.set(n),
+        log,
+      });
+      let lastMesh = "";
+      const source = new MeshSource({
+        store: ctx.store,
+        debounceMs,
+        log,
+        onState: (state, at) => {
+          const version = String(state.revision);
+          // Only the latest few versions can still be acked: keep the map small.
+          changedAt.set(version, at);
+          if (changedAt.size > 16) changedAt.delete(changedAt.keys().next().value!);
+          cache.setState(state);
+          const mesh = JSON.stringify(state.meshConfig?.spec.tracing ?? {});
+          if (mesh !== lastMesh) {
+            lastMesh = mesh;
+            tracing.applyMeshConfig(state.meshConfig?.spec ?? {});
+          }
+          log.debug("new config version", { version, routes: state.routes.length, endpoints: state.endpoints.length });
+          discovery.notify();
+        },
+      });
+      // Do not hold the control plane's start hostage to etcd: the source keeps retrying.
+      const started = source.start();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([started, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
+      running.set(ctx, { source, trust, status, discovery, tracing });
+      handles.set(ctx, { cache, source, discovery, replicaId });
+      log.info("config push ready", { replicaId, version: cache.version(), debounceMs });
+    },
+    async close() {
+      for (const r of running.values()) {
+        r.discovery.closeAll();
+        await r.source.stop();
+        r.trust.stop();
+        await r.status.stop();
+        await r.tracing.shutdown().catch(() => {});
+      }
+      running.clear();
+      handles.clear();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+// Discovery.Stream over gRPC: authenticate the first request, then hand requests to a
+// SidecarSession and new cache versions to every open session. Also keeps the sidecar's endpoint
+// registered (under its own lease) while its stream is up.
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "../../shared/log.js";
+import { loadMeshProto, type DiscoveryRequestMsg, type DiscoveryResponseMsg } from "../../shared/proto/load.js";
+import type { EndpointRegistration, Store } from "../store/index.js";
+import { parseNode } from "./auth.js";
+import { PushError } from "./errors.js";
+import { SidecarSession, type SessionDeps } from "./session.js";
+import type { StatusWriter } from "./status.js";
+import type { NodeInfo } from "./translate.js";
+
+export interface DiscoveryDeps extends Omit<SessionDeps, "onStatus"> {
+  store: Store;
+  status: StatusWriter;
+  /** Verifies the caller's certificate for `node`; throws PushError. */
+  authenticate(peerCertDer: Buffer | undefined, node: NodeInfo): Promise<string>;
+  /** Lease TTL of endpoint registrations; default 10 s. */
+  endpointTtlSeconds?: number;
+  onConnectedChange?: (connected: number) => void;
+  log?: Logger;
+}
+
+export interface DiscoveryServer {
+  /** Tell every open stream a new version is in the cache. */
+  notify(): void;
+  connected(): number;
+  /** Ends every stream (UNAVAILABLE) so sidecars move to another replica. */
+  closeAll(): void;
+}
+
+type Call = grpc.ServerDuplexStream<DiscoveryRequestMsg, DiscoveryResponseMsg>;
+
+function keepRegistered(deps: DiscoveryDeps, node: NodeInfo): () => void {
+  if (!node.address || !node.inboundPort) return () => {};
+  let reg: EndpointRegistration | undefined;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = async () => {
+    try {
+      const r = await deps.store.registerEndpoint(
+        { service: node.service, instanceId: node.instanceId, address: node.address!, port: node.inboundPort!, labels: node.labels ?? {} },
+        deps.endpointTtlSeconds ?? 10,
+      );
+      if (stopped) void r.close();
+      else reg = r;
+    } catch (err) {
+      deps.log?.warn("endpoint registration failed; retrying", { sidecar: node.instanceId, err: err as Error });
+      if (!stopped) timer = setTimeout(() => void attempt(), 1000);
+    }
+  };
+  void attempt();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    void reg?.close();
+  };
+}
+
+export function registerDiscovery(server: grpc.Server, deps: DiscoveryDeps): DiscoveryServer {
+  const { Discovery } = loadMeshProto();
+  const open = new Map<Call, SidecarSession | undefined>();
+  const changed = () => deps.onConnectedChange?.([...open.values()].filter(Boolean).length);
+
+  const handle = (call: Call) => {
+    open.set(call, undefined);
+    let session: SidecarSession | undefined;
+    let unregister = () => {};
+    let starting = false;
+    let done = false;
+    const queued: DiscoveryRequestMsg[] = [];
+
+    const finish = (err?: PushError, ended = false) => {
+      if (done) return;
+      done = true;
+      open.delete(call);
+      session?.close();
+      unregister();
+      if (session) void deps.status.remove(session.node.instanceId);
+      changed();
+      if (err) call.emit("error", { code: err.grpcCode, details: err.message });
+      else if (!ended && !call.cancelled) call.end();
+    };
+
+    const start = async (first: DiscoveryRequestMsg) => {
+      const node = parseNode(first.node);
+      await deps.authenticate(call.getAuthContext()?.sslPeerCertificate?.raw, node);
+      // Across replicas: a version this sidecar NACKed elsewhere is not sent again.
+      const prior = await deps.status.read(node.instanceId).catch(() => undefined);
+      if (done) return;
+      const s = new SidecarSession(
+        { ...deps, onStatus: (r) => deps.status.set(r) },
+        node,
+        (res) => {
+          if (!done) call.write(res);
+        },
+        {
+          versionInfo: first.versionInfo,
+          ...(prior?.nackedVersion && prior.ackedVersion === first.versionInfo ? { nackedVersion: prior.nackedVersion, lastError: prior.lastError } : {}),
+        },
+      );
+      session = s;
+      open.set(call, s);
+      unregister = keepRegistered(deps, node);
+      changed();
+      deps.log?.info("sidecar connected", { sidecar: node.instanceId, service: node.service, version: first.versionInfo || "(none)" });
+      for (const q of queued.splice(0)) s.onRequest(q);
+    };
+
+    call.on("data", (req: DiscoveryRequestMsg) => {
+      if (session) return session.onRequest(req);
+      if (starting) {
+        if (queued.length < 16) queued.push(req);
+        return;
+      }
+      starting = true;
+      start(req).catch((err: unknown) => {
+        const pe = err instanceof PushError ? err : new PushError("TSMESH_ERR_PROTOCOL", (err as Error).message);
+        deps.log?.warn("config stream refused", { code: pe.code, reason: pe.message });
+        finish(pe);
+      });
+    });
+    call.on("end", () => finish());
+    call.on("cancelled", () => finish());
+    // grpc-js ends the call itself after an "error" (it sends that status).
+    call.on("error", () => finish(undefined, true));
+    call.on("close", () => finish(undefined, true));
+  };
+
+  server.addService(Discovery.service, { Stream: handle });
+
+  return {
+    notify: () => {
+      for (const s of open.values()) s?.onVersion();
+    },
+    connected: () => [...open.values()].filter(Boolean).length,
+    closeAll: () => {
+      for (const call of [...open.keys()]) call.emit("error", { code: grpc.status.UNAVAILABLE, details: "control plane shutting down" });
+    },
+  };
+}

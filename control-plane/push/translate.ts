@@ -1,0 +1,73 @@
+// Store state -> the snapshot one sidecar serves from. PURE: no I/O, no clock, no randomness; the
+// same state and node always give the same snapshot (go-control-plane's translation step).
+import { meshConfigSpec } from "../../shared/schema/mesh-config.js";
+import type { EndpointRecord, Snapshot } from "../../shared/snapshot.js";
+import type { MeshState } from "./state.js";
+
+/** Who asks: the sidecar's Node from its first DiscoveryRequest. */
+export interface NodeInfo {
+  service: string;
+  instanceId: string;
+  address?: string;
+  inboundPort?: number;
+  labels?: Record<string, string>;
+}
+
+const byName = <T extends { metadata: { name: string } }>(a: T, b: T) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0);
+
+/**
+ * Services a sidecar of `node` may need endpoints for: every route host and backend, every
+ * service with registered endpoints or a destination policy, and its own service.
+ */
+export function reachableServices(state: MeshState, node: NodeInfo): string[] {
+  const names = new Set<string>([node.service]);
+  for (const r of state.routes) {
+    for (const h of r.spec.hosts) names.add(h);
+    for (const rule of r.spec.rules) for (const b of rule.backends) names.add(b.service);
+  }
+  for (const e of state.endpoints) names.add(e.service);
+  for (const p of state.policies) names.add(p.spec.service);
+  return [...names].sort();
+}
+
+export function buildSnapshot(state: MeshState, node: NodeInfo): Snapshot {
+  const endpoints: Record<string, EndpointRecord[]> = {};
+  for (const s of reachableServices(state, node)) endpoints[s] = [];
+  for (const e of state.endpoints) endpoints[e.service]?.push(e);
+  for (const list of Object.values(endpoints)) list.sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
+  // Schema defaults applied here so every sidecar sees the same effective mesh config; a stored
+  // spec that no longer parses (schema changed under it) falls back to the defaults.
+  const parsed = meshConfigSpec.safeParse(state.meshConfig?.spec ?? {});
+  const meshConfig = parsed.success ? parsed.data : meshConfigSpec.parse({});
+  return {
+    version: String(state.revision),
+    meshConfig,
+    routes: [...state.routes].sort(byName),
+    policies: [...state.policies].sort(byName),
+    authz: [...state.authz].sort(byName),
+    endpoints,
+    trustBundle: [...state.trustBundle],
+  };
+}
+
+/**
+ * Consistency check before a snapshot is published: every service a route names (host or
+ * backend) and every policy's service has an entry in `endpoints` (possibly empty). Returns the
+ * problems; empty means consistent.
+ */
+export function checkSnapshot(s: Snapshot): string[] {
+  const problems: string[] = [];
+  if (!/^\d+$/.test(s.version)) problems.push(`version "${s.version}" is not an etcd revision`);
+  const need = (service: string, where: string) => {
+    if (!Object.hasOwn(s.endpoints, service)) problems.push(`${where} names service "${service}" which has no endpoints entry`);
+  };
+  for (const r of s.routes) {
+    for (const h of r.spec.hosts) need(h, `HTTPRoute ${r.metadata.name} host`);
+    r.spec.rules.forEach((rule, i) => rule.backends.forEach((b) => need(b.service, `HTTPRoute ${r.metadata.name} rules[${i}] backend`)));
+  }
+  for (const p of s.policies) need(p.spec.service, `DestinationPolicy ${p.metadata.name}`);
+  for (const [service, list] of Object.entries(s.endpoints)) {
+    for (const e of list) if (e.service !== service) problems.push(`endpoint ${e.instanceId} of ${e.service} filed under ${service}`);
+  }
+  return problems;
+}

@@ -1,0 +1,31 @@
+// Last-known-good config on disk: written after every applied snapshot (tmp file + rename, so a
+// crash mid-write never leaves a torn file), read at startup before connecting so a restarted
+// sidecar serves its last config while no control plane is reachable.
+import fs from "node:fs/promises";
+import path from "node:path";
+import type { Snapshot } from "../../shared/snapshot.js";
+import { parseSnapshot } from "../config/snapshot-file.js";
+
+export async function saveLastKnownGood(file: string, snapshot: Snapshot): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    await fs.writeFile(tmp, JSON.stringify(snapshot), { mode: 0o644 });
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/** The cached snapshot, or undefined when there is none; a corrupt or invalid file is an error. */
+export async function loadLastKnownGood(file: string): Promise<Snapshot | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  return parseSnapshot(text);
+}
