@@ -9,6 +9,7 @@ import type { Snapshot } from "../shared/snapshot.js";
 import { createAdminServer, listenAdmin } from "./admin/server.js";
 import { buildTlsState, certMetadata, type TlsMaterial, type TlsState } from "./config/tls-material.js";
 import { Watchable } from "./config/watchable.js";
+import { authzLayer } from "./filters/authz/layer.js";
 import { CircuitBreakers } from "./filters/circuit-breaker/breakers.js";
 import { RetryBudgets } from "./filters/retry/budget.js";
 import { createAppClient } from "./inbound/app-client.js";
@@ -123,7 +124,12 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     observe: obs.outbound,
     observeAttempt: obs.attempt,
   });
-  const inboundHandler = buildInboundStack({ app: app.handler, ownIdentity: () => tlsState?.spiffeId, observe: obs.inbound });
+  const inboundHandler = buildInboundStack({
+    app: app.handler,
+    ownIdentity: () => tlsState?.spiffeId,
+    authz: authzLayer(() => config.get()?.authz ?? [], opts.service),
+    observe: obs.inbound,
+  });
 
   const bind = opts.bind ?? "0.0.0.0";
   const inboundListener = new MeshListener({

@@ -1,7 +1,6 @@
 // HTTP/2 downstream adapter (h2c from the app, h2 over mTLS from a peer): stream -> MeshRequest,
 // MeshResponse -> respond + body + trailers (gRPC status travels in trailers).
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
-import { pipeline } from "node:stream";
 import { MeshError, type HeaderMap, type MeshRequest, type MeshResponse } from "../core/handler.js";
 import { newContext } from "./context.js";
 import { errorReply } from "./errors.js";
@@ -41,9 +40,13 @@ function send(stream: ServerHttp2Stream, out: MeshResponse): void {
     });
   }
   if (body) {
-    pipeline(body, stream, (err) => {
-      if (err && !stream.destroyed) stream.close(NGHTTP2_INTERNAL_ERROR);
+    body.on("error", () => {
+      if (!stream.destroyed) stream.close(NGHTTP2_INTERNAL_ERROR);
     });
+    stream.once("close", () => {
+      if (!body.readableEnded) body.destroy();
+    });
+    body.pipe(stream);
   } else if (trailers) stream.end();
 }
 

@@ -1,7 +1,6 @@
 // One HTTP/2 exchange on a shared session (gRPC and h2 traffic): response headers, body stream
 // and trailers are passed through as they come.
 import http2, { type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
-import { pipeline } from "node:stream";
 import type { HeaderMap, MeshRequest, MeshResponse } from "../core/handler.js";
 import { upstreamError } from "./errors.js";
 import { connectFailureOf } from "./h2-sessions.js";
@@ -65,6 +64,9 @@ export function sendH2(session: ClientHttp2Session, req: MeshRequest, scheme: "h
     });
     const body = req.body;
     if (body.kind === "buffered") stream.end(body.data);
-    else if (body.kind === "stream") pipeline(body.stream, stream, () => {});
+    else if (body.kind === "stream") {
+      body.stream.once("error", () => stream.close(http2.constants.NGHTTP2_CANCEL));
+      body.stream.pipe(stream);
+    }
   });
 }

@@ -8,7 +8,9 @@ import { freePort } from "../../shared/net/free-port.js";
 import type { Snapshot } from "../../shared/snapshot.js";
 import type { CertFiles } from "./mesh-certs.js";
 
-export const CLI = fileURLToPath(new URL("../../dist/shared/cli/main.js", import.meta.url));
+// Works from the .ts sources (vitest) and from dist/ (compiled benchmarks).
+const ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/dist\/$/, "/");
+export const CLI = `${ROOT}dist/shared/cli/main.js`;
 
 export interface SidecarProcess {
   service: string;
