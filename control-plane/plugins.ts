@@ -7,6 +7,7 @@ import type { Registry } from "prom-client";
 import type { Logger } from "../shared/log.js";
 import type { Store } from "./store/index.js";
 import { caPlugin } from "./ca/plugin.js";
+import { pushPlugin } from "./push/plugin.js";
 
 /** What a plugin gets from the running control plane. */
 export interface ControlPlaneContext {
@@ -35,5 +36,6 @@ export interface GrpcPlugin {
 /** Plugins every `tsmesh control-plane` runs, in order. One line per plugin. */
 export const DEFAULT_GRPC_PLUGINS: GrpcPlugin[] = [
   caPlugin(),
+  pushPlugin(),
   // e.g. caPlugin(), pushPlugin()
 ];
