@@ -1,7 +1,9 @@
 // `tsmesh control-plane [--etcd URLS] [--api-port 15000] [--grpc-port 15012] [--data-dir DIR]
-// [--token T] [--host 127.0.0.1]`: runs until SIGTERM/SIGINT, then shuts down gracefully.
+// [--token T] [--host 127.0.0.1] [--webhook-port 15017 --webhook-cert F --webhook-key F]`: runs
+// until SIGTERM/SIGINT, then shuts down gracefully. The admission webhook runs only with --webhook-port.
 import type { Command } from "commander";
 import { startControlPlane } from "../../../control-plane/main.js";
+import { startWebhook, type Webhook } from "../../../control-plane/webhook/index.js";
 import { createLogger } from "../../log.js";
 
 interface Flags {
@@ -11,6 +13,9 @@ interface Flags {
   dataDir: string;
   token?: string;
   host: string;
+  webhookPort?: string;
+  webhookCert?: string;
+  webhookKey?: string;
 }
 
 function port(value: string, flag: string): number {
@@ -29,8 +34,18 @@ export function register(program: Command): void {
     .option("--data-dir <dir>", "data directory (embedded etcd, admin-token)", ".tsmesh")
     .option("--token <token>", "admin API token (default: $TSMESH_TOKEN, else generated into <data-dir>/admin-token)")
     .option("--host <addr>", "listen address", "127.0.0.1")
+    .option("--webhook-port <port>", "serve the admission webhook (HTTPS) on this port; none without it")
+    .option("--webhook-cert <file>", "webhook serving certificate (PEM; re-read when it changes)")
+    .option("--webhook-key <file>", "webhook serving key (PEM)")
     .action(async (flags: Flags) => {
       const log = createLogger("control-plane");
+      const webhookPort = flags.webhookPort === undefined ? undefined : port(flags.webhookPort, "--webhook-port");
+      const usage = (msg: string): never => {
+        process.stderr.write(`error: ${msg}\n`);
+        process.exit(2);
+      };
+      if (webhookPort === undefined && (flags.webhookCert || flags.webhookKey)) usage("--webhook-cert/--webhook-key need --webhook-port");
+      if (webhookPort !== undefined && (!flags.webhookCert || !flags.webhookKey)) usage("--webhook-port needs --webhook-cert and --webhook-key");
       const cp = await startControlPlane({
         etcd: flags.etcd ? flags.etcd.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
         apiPort: port(flags.apiPort, "--api-port"),
@@ -40,6 +55,15 @@ export function register(program: Command): void {
         host: flags.host,
         log,
       });
+      let webhook: Webhook | undefined;
+      if (webhookPort !== undefined) {
+        try {
+          webhook = await startWebhook({ port: webhookPort, host: flags.host, certFile: flags.webhookCert, keyFile: flags.webhookKey, logger: log.child({ component: "webhook" }) });
+        } catch (err) {
+          await cp.close();
+          throw err;
+        }
+      }
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -47,7 +71,7 @@ export function register(program: Command): void {
         log.info("shutting down", { signal });
         const force = setTimeout(() => process.exit(1), 15_000);
         force.unref();
-        cp.close().then(
+        Promise.all([webhook?.close(), cp.close()]).then(
           () => process.exit(0),
           () => process.exit(1),
         );

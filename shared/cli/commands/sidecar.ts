@@ -1,13 +1,13 @@
-// `tsmesh sidecar`: runs the data plane for one service. Static config from flags; the snapshot
-// from --config FILE and certificates from --cert/--key/--ca for now, or a certificate from the
-// control plane (--control-plane + --token). SIGTERM/SIGINT and POST /quit drain gracefully.
-import { readFileSync } from "node:fs";
+// `tsmesh sidecar`: runs the data plane for one service. Either static (--config FILE snapshot,
+// --cert/--key/--ca) or joined to the control plane (--control-plane + --token + --ca-bundle:
+// certificate from the CA, config pushed; sidecar/bootstrap). SIGTERM/SIGINT and POST /quit drain.
 import type { Command } from "commander";
 import { createLogger } from "../../log.js";
+import { readTrustBundle } from "../../pki/index.js";
+import { joinMesh, resolveBootstrap, type MeshMembership } from "../../../sidecar/bootstrap/index.js";
 import { loadSnapshotFile } from "../../../sidecar/config/snapshot-file.js";
 import { loadTlsFiles, type TlsMaterial } from "../../../sidecar/config/tls-material.js";
 import { startSidecar, type Sidecar } from "../../../sidecar/main.js";
-import { WorkloadIdentity } from "../../../sidecar/identity/index.js";
 
 interface SidecarFlags {
   service: string;
@@ -22,6 +22,10 @@ interface SidecarFlags {
   ca?: string;
   controlPlane?: string;
   token?: string;
+  bootstrapToken?: string;
+  caBundle?: string;
+  labels?: string;
+  advertiseAddress?: string;
   drainTimeout: string;
 }
 
@@ -45,15 +49,19 @@ export function register(program: Command): void {
     .option("--cert <file>", "workload certificate chain (PEM)")
     .option("--key <file>", "workload private key (PEM)")
     .option("--ca <file>", "trust bundle (PEM)")
-    .option("--control-plane <host:port>", "control plane gRPC address")
-    .option("--token <token>", "one-time bootstrap token for the first certificate (or TSMESH_TOKEN)")
+    .option("--control-plane <host:port,...>", "control plane gRPC address(es) (or TSMESH_CONTROL_PLANE)")
+    .option("--token <token>", "one-time bootstrap token for the first certificate (or TSMESH_BOOTSTRAP_TOKEN)")
+    .option("--bootstrap-token <token>", "same as --token")
+    .option("--ca-bundle <file>", "anchors that verify the control plane (or TSMESH_CA_BUNDLE)")
+    .option("--labels <k=v,...>", "endpoint labels, e.g. version=v2 for canary subsets (or TSMESH_LABELS)")
+    .option("--advertise-address <addr>", "address peers use for the inbound listener (default $POD_IP, else --bind unless 0.0.0.0, else 127.0.0.1)")
     .option("--drain-timeout <ms>", "how long a graceful exit waits for in-flight requests", "10000")
     .action(async (flags: SidecarFlags) => {
       const log = createLogger("sidecar").child({ service: flags.service });
       let sidecar: Sidecar | undefined;
-      let workload: WorkloadIdentity | undefined;
+      let membership: MeshMembership | undefined;
       try {
-        const token = flags.token ?? process.env.TSMESH_TOKEN;
+        const bootstrap = resolveBootstrap(flags);
         let tls: TlsMaterial | undefined;
         if (flags.cert || flags.key) {
           if (!flags.cert || !flags.key || !flags.ca) throw new Error("--cert, --key and --ca go together");
@@ -74,30 +82,31 @@ export function register(program: Command): void {
           log,
           onQuit: () => process.exit(0),
         });
-        if (!tls && flags.controlPlane) {
-          if (!flags.ca) throw new Error("--ca (trust bundle for the control plane) is needed with --control-plane");
-          const s = sidecar;
-          workload = new WorkloadIdentity({
+        if (!tls && bootstrap) {
+          const wildcard = flags.bind === "0.0.0.0" || flags.bind === "::";
+          membership = await joinMesh(sidecar, {
             service: flags.service,
-            controlPlane: flags.controlPlane,
-            trustBundlePem: [readFileSync(flags.ca, "utf8")],
-            token,
-            registry: s.registry,
+            controlPlanes: bootstrap.controlPlanes,
+            token: bootstrap.token,
+            trustBundlePem: await readTrustBundle(bootstrap.caBundleFile),
+            labels: bootstrap.labels,
+            advertiseAddress: bootstrap.advertiseAddress ?? (wildcard ? "127.0.0.1" : flags.bind),
+            instanceId: bootstrap.instanceId,
+            subscribe: !flags.config,
             log,
           });
-          workload.on("rotate", (state) => s.identity.set(state));
-          s.identity.set(await workload.start());
         }
       } catch (err) {
         const e = err as Error & { code?: string };
         log.error("sidecar failed to start", { error: e.message, code: e.code });
+        await membership?.stop();
         await sidecar?.close();
         process.exit(1);
       }
       const running = sidecar;
       const stop = (signal: string) => {
         log.info("signal received, draining", { signal });
-        workload?.stop();
+        void membership?.stop();
         void running.drain().then(() => process.exit(0));
       };
       // SIGHUP re-reads --config: a hot update without a control plane (in-flight requests go on).

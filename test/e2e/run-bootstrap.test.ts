@@ -1,0 +1,88 @@
+// Sidecars that bootstrap from the control plane: each `tsmesh sidecar` process gets a one-time
+// token from POST /api/v1/tokens, its workload certificate from the CA (--control-plane --token
+// --ca-bundle), and a request flows client -> sidecar a -> mTLS -> sidecar b -> app b with those
+// certificates. Config is a static --config file here (push has its own tests).
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { request } from "undici";
+import { startControlPlane, type ControlPlane } from "../../control-plane/main.js";
+import { serviceIdentity } from "../../shared/identity.js";
+import { startEchoApp, type EchoReply, type TestApp } from "../harness/apps.js";
+import { useEtcd } from "../harness/etcd.js";
+import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
+
+const etcd = useEtcd();
+const ADMIN = "bootstrap-e2e-admin-token";
+let dir: string;
+let cp: ControlPlane;
+let app: TestApp;
+const sidecars: SidecarProcess[] = [];
+
+async function token(service: string): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${cp.apiPort}/api/v1/tokens`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: JSON.stringify({ service, ttl: "5m" }),
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { token: string }).token;
+}
+
+const bootArgs = (tok: string) => ["--control-plane", `127.0.0.1:${cp.grpcPort}`, "--token", tok, "--ca-bundle", path.join(dir, "certs", "bundle.crt")];
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "tsmesh-bootstrap-"));
+  cp = await startControlPlane({ etcd: [etcd().endpoint], apiPort: 0, grpcPort: 0, dataDir: dir, token: ADMIN });
+  app = await startEchoApp({ name: "b" });
+});
+
+afterAll(async () => {
+  await Promise.all(sidecars.map((s) => s.stop()));
+  await app?.close();
+  await cp?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("sidecar bootstrap from the control plane", () => {
+  it("two sidecars with CA-issued certificates carry a request over mTLS", async () => {
+    const b = await startSidecarProcess({ service: "b", appPort: app.port, dir, snapshot: snapshotOf({}), extraArgs: bootArgs(await token("b")) });
+    sidecars.push(b);
+    const a = await startSidecarProcess({
+      service: "a",
+      appPort: 1,
+      dir,
+      snapshot: snapshotOf({ endpoints: { b: endpointsAt("b", [b.inbound]) } }),
+      extraArgs: bootArgs(await token("a")),
+    });
+    sidecars.push(a);
+
+    const res = await request(`http://127.0.0.1:${a.outbound}/via-mesh`, { headers: { host: "b" } });
+    expect(res.statusCode).toBe(200);
+    const body = (await res.body.json()) as EchoReply;
+    expect(body.app).toBe("b");
+    // Both ends proved the SPIFFE IDs the CA put in their certificates.
+    expect(body.headers["x-forwarded-client-cert"]).toBe(`By=${serviceIdentity("b")};URI=${serviceIdentity("a")}`);
+
+    const dump = (await (await fetch(`http://127.0.0.1:${a.admin}/config_dump`)).json()) as { certificate: { spiffeId?: string } | null };
+    expect(dump.certificate?.spiffeId).toBe(serviceIdentity("a"));
+    expect(JSON.stringify(dump)).not.toContain("PRIVATE KEY");
+    // The bootstrap token is never logged.
+    expect(a.logs()).not.toMatch(/"token":"[^[]/);
+  });
+
+  it("a used or unknown token is refused and the sidecar exits non-zero without serving", async () => {
+    const used = await token("c");
+    const first = await startSidecarProcess({ service: "c", appPort: app.port, dir, snapshot: snapshotOf({}), extraArgs: bootArgs(used) });
+    sidecars.push(first);
+    await expect(startSidecarProcess({ service: "c", appPort: app.port, dir, snapshot: snapshotOf({}), extraArgs: bootArgs(used) })).rejects.toThrow(/exited with 1/);
+    await expect(startSidecarProcess({ service: "c", appPort: app.port, dir, snapshot: snapshotOf({}), extraArgs: bootArgs("not-a-token") })).rejects.toThrow(/exited with 1/);
+  });
+
+  it("--control-plane without a CA bundle is a clear flag error", async () => {
+    await expect(
+      startSidecarProcess({ service: "d", appPort: app.port, dir, snapshot: snapshotOf({}), extraArgs: ["--control-plane", `127.0.0.1:${cp.grpcPort}`, "--token", "x"] }),
+    ).rejects.toThrow(/--ca-bundle/);
+  });
+});
