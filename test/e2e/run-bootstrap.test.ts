@@ -1,13 +1,15 @@
 // Sidecars that bootstrap from the control plane: each `tsmesh sidecar` process gets a one-time
 // token from POST /api/v1/tokens, its workload certificate from the CA (--control-plane --token
 // --ca-bundle), and a request flows client -> sidecar a -> mTLS -> sidecar b -> app b with those
-// certificates. Config is a static --config file here (push has its own tests).
+// certificates; config from a static --config file, or pushed by the control plane.
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
+import { caPlugin } from "../../control-plane/ca/index.js";
 import { startControlPlane, type ControlPlane } from "../../control-plane/main.js";
+import { pushPlugin } from "../../control-plane/push/index.js";
 import { serviceIdentity } from "../../shared/identity.js";
 import { startEchoApp, type EchoReply, type TestApp } from "../harness/apps.js";
 import { useEtcd } from "../harness/etcd.js";
@@ -34,7 +36,7 @@ const bootArgs = (tok: string) => ["--control-plane", `127.0.0.1:${cp.grpcPort}`
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "tsmesh-bootstrap-"));
-  cp = await startControlPlane({ etcd: [etcd().endpoint], apiPort: 0, grpcPort: 0, dataDir: dir, token: ADMIN });
+  cp = await startControlPlane({ etcd: [etcd().endpoint], apiPort: 0, grpcPort: 0, dataDir: dir, token: ADMIN, plugins: [caPlugin(), pushPlugin()] });
   app = await startEchoApp({ name: "b" });
 });
 
@@ -70,6 +72,26 @@ describe("sidecar bootstrap from the control plane", () => {
     expect(JSON.stringify(dump)).not.toContain("PRIVATE KEY");
     // The bootstrap token is never logged.
     expect(a.logs()).not.toMatch(/"token":"[^[]/);
+  });
+
+  it("without --config, the pushed config (registered endpoints) routes a -> b and /ready waits for it", async () => {
+    const b = await startSidecarProcess({ service: "pb", appPort: app.port, dir, extraArgs: [...bootArgs(await token("pb")), "--labels", "version=v1"] });
+    sidecars.push(b);
+    const a = await startSidecarProcess({ service: "pa", appPort: 1, dir, extraArgs: bootArgs(await token("pa")) });
+    sidecars.push(a);
+    // Registration reaches a's snapshot through etcd and the push debounce: poll, bounded.
+    let status = 0;
+    let body: EchoReply | undefined;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      const res = await request(`http://127.0.0.1:${a.outbound}/pushed`, { headers: { host: "pb" } });
+      status = res.statusCode;
+      body = status === 200 ? ((await res.body.json()) as EchoReply) : (await res.body.dump(), undefined);
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(200);
+    expect(body?.headers["x-forwarded-client-cert"]).toBe(`By=${serviceIdentity("pb")};URI=${serviceIdentity("pa")}`);
+    const eps = (await (await fetch(`http://127.0.0.1:${cp.apiPort}/api/v1/endpoints`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as unknown;
+    expect(JSON.stringify(eps)).toContain('"version":"v1"');
   });
 
   it("a used or unknown token is refused and the sidecar exits non-zero without serving", async () => {
