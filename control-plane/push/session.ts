@@ -40,6 +40,8 @@ export class SidecarSession {
   private seq = 0;
   private readonly noncePrefix = randomBytes(4).toString("hex");
   private closed = false;
+  /** The first response goes out even when the sidecar already has the version: it confirms the stream. */
+  private greeted = false;
 
   constructor(
     private readonly deps: SessionDeps,
@@ -114,7 +116,8 @@ export class SidecarSession {
   private maybePush(): void {
     if (this.closed || this.outstanding) return;
     const snap = this.deps.cache.get(this.node);
-    if (!snap || snap.version === this.acked || snap.version === this.nacked) return;
+    if (!snap || snap.version === this.nacked || (this.greeted && snap.version === this.acked)) return;
+    this.greeted = true;
     const nonce = `${this.noncePrefix}-${++this.seq}`;
     const span = this.deps.startSpan?.({ sidecar: this.node.instanceId, service: this.node.service, version: snap.version });
     this.outstanding = { version: snap.version, nonce, span };
