@@ -76,7 +76,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     trustBundle: [],
   });
 
-  const obs = createObservability({ service: opts.service, registry });
+  const obs = createObservability({ service: opts.service, registry, circuitStates: () => breakers.openStates() });
   const load = new LoadTracker();
   const detectors = new OutlierDetectors((e) => {
     obs.metrics.outlierEjections.inc({ destination: e.service });

@@ -44,4 +44,13 @@ describe("metrics factory", () => {
     expect(LATENCY_BUCKETS[0]).toBe(0.0005);
     expect(LATENCY_BUCKETS.at(-1)).toBe(10);
   });
+
+  it("reads circuit state at scrape time", async () => {
+    const reg = new Registry();
+    let open = false;
+    createSidecarMetrics(reg, { circuitStates: () => [{ destination: "reviews", open }] });
+    expect(await reg.metrics()).toContain('tsmesh_circuit_open{destination="reviews"} 0');
+    open = true;
+    expect(await reg.metrics()).toContain('tsmesh_circuit_open{destination="reviews"} 1');
+  });
 });

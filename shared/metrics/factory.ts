@@ -28,7 +28,13 @@ export interface SidecarMetrics {
   certExpiry: Gauge;
 }
 
-export function createSidecarMetrics(registry: Registry): SidecarMetrics {
+/** Values read at scrape time rather than pushed on every change. */
+export interface SidecarMetricSources {
+  /** Circuit state per destination (sidecar/filters/circuit-breaker openStates()). */
+  circuitStates?: () => Iterable<{ destination: string; open: boolean }>;
+}
+
+export function createSidecarMetrics(registry: Registry, sources: SidecarMetricSources = {}): SidecarMetrics {
   return {
     requests: getOrCreate(registry, METRIC.requests, Counter, {
       help: "Requests handled by the sidecar, by direction, source and destination service, route and status code",
@@ -46,6 +52,9 @@ export function createSidecarMetrics(registry: Registry): SidecarMetrics {
     circuitOpen: getOrCreate(registry, METRIC.circuitOpen, Gauge, {
       help: "1 while a destination's connection-pool limits reject requests, else 0",
       labelNames: ["destination"],
+      collect(this: Gauge<"destination">) {
+        for (const s of sources.circuitStates?.() ?? []) this.set({ destination: s.destination }, s.open ? 1 : 0);
+      },
     }),
     outlierEjections: getOrCreate(registry, METRIC.outlierEjections, Counter, {
       help: "Endpoints ejected by outlier detection",

@@ -3,7 +3,12 @@
 //   inbound:  compose(...obs.inbound, <authz ...>)(app)
 //   outbound: compose(...obs.outbound, <route, split, breaker>, retry, obs.attempt, <balancer ...>)
 import type { Registry } from "prom-client";
-import { createSidecarMetrics, setConfigVersion, type SidecarMetrics } from "../../shared/metrics/index.js";
+import {
+  createSidecarMetrics,
+  setConfigVersion,
+  type SidecarMetricSources,
+  type SidecarMetrics,
+} from "../../shared/metrics/index.js";
 import type { MeshConfigSpec } from "../../shared/schema/mesh-config.js";
 import type { Middleware } from "../core/handler.js";
 import { createAccessLog, type AccessLog } from "../filters/access-log/layer.js";
@@ -18,6 +23,8 @@ export interface ObservabilityOptions extends Omit<SidecarTelemetryOptions, "mes
   meshConfig?: Partial<MeshConfigSpec>;
   /** Access-log sink (stdout by default). */
   writeAccessLog?: (line: string) => void;
+  /** Circuit state for tsmesh_circuit_open, read at scrape time. */
+  circuitStates?: SidecarMetricSources["circuitStates"];
 }
 
 export interface Observability {
@@ -37,9 +44,9 @@ export interface Observability {
 }
 
 export function createObservability(opts: ObservabilityOptions): Observability {
-  const { registry, meshConfig, writeAccessLog, ...telemetryOpts } = opts;
+  const { registry, meshConfig, writeAccessLog, circuitStates, ...telemetryOpts } = opts;
   const telemetry = startSidecarTelemetry({ ...telemetryOpts, meshConfig });
-  const metrics = createSidecarMetrics(registry);
+  const metrics = createSidecarMetrics(registry, { circuitStates });
   const accessLog = createAccessLog({ service: opts.service, meshConfig, write: writeAccessLog });
   const tracer = telemetry.tracer;
   return {
