@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { serviceIdentity } from "../../shared/identity.js";
+import type { HTTPRoute } from "../../shared/schema/kinds.js";
 import { startEchoApp, type EchoReply, type TestApp } from "../harness/apps.js";
 import { createTestPki, type TestPki } from "../harness/mesh-certs.js";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../harness/otlp-receiver.js";
@@ -17,12 +18,14 @@ const PROPAGATED = ["traceparent", "tracestate", "b3", "x-b3-traceid", "x-b3-spa
 let pki: TestPki;
 let rx: OtlpReceiver;
 let app2: TestApp;
+let flaky: TestApp;
 let app1: http.Server;
 let app1Outbound = 0;
 const sidecars: SidecarProcess[] = [];
 let client: SidecarProcess;
 let s1: SidecarProcess;
 let s2: SidecarProcess;
+let sf: SidecarProcess;
 
 /** app1 calls app2 through its own sidecar, passing the trace headers on as instrumented apps do. */
 function startApp1(): Promise<number> {
@@ -49,6 +52,7 @@ beforeAll(async () => {
   pki = createTestPki("tracing");
   rx = await startOtlpReceiver();
   app2 = await startEchoApp({ name: "app2" });
+  flaky = await startEchoApp({ name: "flaky", failEvery: 2 });
   const app1Port = await startApp1();
   const meshConfig = {
     trustDomain: "cluster.local",
@@ -58,25 +62,33 @@ beforeAll(async () => {
   };
   // Short batch delay so spans arrive within the test (the SDK's default is 5 s).
   const env = { OTEL_BSP_SCHEDULE_DELAY: "100" };
-  const start = (service: string, appPort: number, endpoints: Record<string, ReturnType<typeof endpointsAt>>) =>
-    startSidecarProcess({ service, appPort, certs: pki.issue(service), dir: pki.dir, env, snapshot: snapshotOf({ meshConfig, endpoints }) });
+  const start = (service: string, appPort: number, endpoints: Record<string, ReturnType<typeof endpointsAt>>, routes: HTTPRoute[] = []) =>
+    startSidecarProcess({ service, appPort, certs: pki.issue(service), dir: pki.dir, env, snapshot: snapshotOf({ meshConfig, endpoints, routes }) });
   s2 = await start("app2", app2.port, {});
+  sf = await start("flaky", flaky.port, {});
   s1 = await start("app1", app1Port, { app2: endpointsAt("app2", [s2.inbound]) });
   app1Outbound = s1.outbound;
-  client = await start("client", 1, { app1: endpointsAt("app1", [s1.inbound]) });
-  sidecars.push(s2, s1, client);
+  const retryRoute: HTTPRoute = {
+    apiVersion: "tsmesh.dev/v1",
+    kind: "HTTPRoute",
+    metadata: { name: "flaky" },
+    spec: { hosts: ["flaky"], rules: [{ backends: [{ service: "flaky", weight: 1 }], retry: { attempts: 3, retryOn: ["5xx"], backoff: { base: "1ms", max: "2ms" } } }] },
+  };
+  client = await start("client", 1, { app1: endpointsAt("app1", [s1.inbound]), flaky: endpointsAt("flaky", [sf.inbound]) }, [retryRoute]);
+  sidecars.push(s2, sf, s1, client);
 }, 60_000);
 
 afterAll(async () => {
   await Promise.all(sidecars.map((s) => s.stop("SIGKILL")));
   await new Promise((r) => app1?.close(r));
   await app2?.close();
+  await flaky?.close();
   await rx?.close();
   pki?.cleanup();
 });
 
-async function call(headers: Record<string, string> = {}): Promise<{ status: number; body: { app: string; downstream: EchoReply } }> {
-  const res = await request(`http://127.0.0.1:${client.outbound}/hello?i=1`, { headers: { host: "app1", ...headers } });
+async function call(headers: Record<string, string> = {}, host = "app1"): Promise<{ status: number; body: { app: string; downstream: EchoReply } }> {
+  const res = await request(`http://127.0.0.1:${client.outbound}/hello?i=1`, { headers: { host, ...headers } });
   return { status: res.statusCode, body: (await res.body.json()) as { app: string; downstream: EchoReply } };
 }
 
@@ -177,3 +189,33 @@ describe("tracing across two hops", () => {
     expect(mc).toContain("tsmesh_config_version 1");
   });
 });
+
+describe("tracing retries", () => {
+  it("each attempt is its own CLIENT span with tsmesh.retry.attempt, siblings under the request span", async () => {
+    // flaky answers 503 to every second request: the first call passes, the second needs a retry.
+    const first = await call({}, "flaky");
+    expect(first.status).toBe(200);
+    const res = await request(`http://127.0.0.1:${client.outbound}/again`, { headers: { host: "flaky" } });
+    const reply = (await res.body.json()) as EchoReply;
+    expect(res.statusCode).toBe(200);
+    const traceId = String(reply.headers.traceparent).split("-")[1]!;
+    // request span + 2 attempts on the client sidecar, 2 SERVER spans on flaky's sidecar
+    const spans = (await rx.waitFor((s) => s.filter((x) => x.traceId === traceId).length === 5, 15_000)).filter((x) => x.traceId === traceId);
+    const top = spans.find((x) => x.kind === "SPAN_KIND_INTERNAL")!;
+    const attempts = spans.filter((x) => x.kind === "SPAN_KIND_CLIENT").sort((a, b) => Number(a.startNs - b.startNs));
+    expect(top.parentSpanId).toBe("");
+    expect(top.attributes).toMatchObject({ "tsmesh.route": "flaky#0", "tsmesh.retries": 1, "http.response.status_code": 200 });
+    expect(attempts.map((a) => [a.parentSpanId, a.attributes["tsmesh.retry.attempt"], a.attributes["http.response.status_code"], a.status])).toEqual([
+      [top.spanId, 0, 503, "STATUS_CODE_ERROR"],
+      [top.spanId, 1, 200, "STATUS_CODE_UNSET"],
+    ]);
+    for (const a of attempts) {
+      const servers = spans.filter((x) => x.kind === "SPAN_KIND_SERVER" && x.parentSpanId === a.spanId);
+      expect(servers.map((x) => x.service)).toEqual(["flaky"]);
+    }
+    const text = await (await request(`http://127.0.0.1:${client.admin}/metrics`)).body.text();
+    expect(text).toContain('tsmesh_retries_total{destination="flaky",route="flaky#0"} 1');
+    expect(counter(text, { direction: "outbound", destination: "flaky", route: "flaky#0", code: "200" })).toBe(2);
+  }, 30_000);
+});
+
