@@ -9,6 +9,7 @@ import { register as registerGet } from "./commands/get.js";
 import { register as registerDelete } from "./commands/delete.js";
 import { register as registerToken } from "./commands/token.js";
 import { register as registerSidecar } from "./commands/sidecar.js";
+import { register as registerRun } from "./commands/run.js";
 
 const program = new Command();
 program.name("tsmesh").description("tsmesh service mesh");
@@ -20,5 +21,6 @@ registerGet(program);
 registerDelete(program);
 registerToken(program);
 registerSidecar(program);
+registerRun(program);
 
 await program.parseAsync(process.argv);
