@@ -82,6 +82,9 @@ export function createAccessLog(opts: AccessLogOptions): AccessLog {
     write: opts.write ?? ((l) => process.stdout.write(l)),
   }).child({ service: opts.service });
   let on = opts.meshConfig?.accessLog?.enabled ?? true;
+  // Mirrors the logger's level so lines it would drop are never built (logLevel warn: errors only).
+  const showsInfo = (level: Level) => level === "debug" || level === "info";
+  let infoOn = showsInfo(opts.meshConfig?.logLevel ?? "info");
 
   const emit = (level: Level, line: AccessLogLine) => {
     logger[level]("request", line as unknown as Record<string, unknown>);
@@ -112,7 +115,10 @@ export function createAccessLog(opts: AccessLogOptions): AccessLog {
     enabled: () => on,
     configure(mc) {
       if (mc.accessLog) on = mc.accessLog.enabled;
-      if (mc.logLevel) logger.setLevel(mc.logLevel);
+      if (mc.logLevel) {
+        logger.setLevel(mc.logLevel);
+        infoOn = showsInfo(mc.logLevel);
+      }
     },
     layer: (direction) => (next) => async (req, ctx) => {
       if (!on) return next(req, ctx);
@@ -123,12 +129,15 @@ export function createAccessLog(opts: AccessLogOptions): AccessLog {
         emit("warn", { ...base(direction, req, ctx, statusOfError(err)), bytesSent: 0, error: codeOfError(err) });
         throw err;
       }
+      const failed = res.status >= 500;
       let sent = contentLength(res.headers);
-      const out = sent === undefined ? counted(res, (n) => (sent = n)) : res;
+      // Counting bytes costs a stream hop: only when a success line would be written at all.
+      const out = sent === undefined && (infoOn || failed) ? counted(res, (n) => (sent = n)) : res;
       onBodyEnd(out, (err) => {
+        if (!failed && !err && !infoOn) return;
         const line = { ...base(direction, req, ctx, res.status), bytesSent: sent ?? 0 };
         if (err) line.error = codeOfError(err);
-        emit(res.status >= 500 || err ? "warn" : "info", line);
+        emit(failed || err ? "warn" : "info", line);
       });
       return out;
     },
