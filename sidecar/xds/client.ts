@@ -144,7 +144,9 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
           this.address = undefined;
           this.emit("disconnected", address, reason);
         }
-        if (!this.stopped) this.opts.log?.[healthy ? "warn" : "debug"]("config stream ended", { controlPlane: address, reason });
+        // A refusal (identity, bad node) is worth a warning even before any response; a replica
+        // that is simply down is not, until we had a stream with it.
+        if (!this.stopped) this.opts.log?.[healthy || reason.includes("TSMESH_ERR_") ? "warn" : "debug"]("config stream ended", { controlPlane: address, reason });
         resolve(healthy);
       };
       const send = (req: DiscoveryRequestMsg) => {
