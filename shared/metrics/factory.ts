@@ -74,7 +74,7 @@ export interface ControlPlaneMetrics {
   pushLatency: Histogram;
   connectedSidecars: Gauge;
   certsIssued: Counter;
-  etcdErrors: Counter;
+  etcdErrors: Counter<"op">;
 }
 
 export function createControlPlaneMetrics(registry: Registry): ControlPlaneMetrics {
@@ -94,7 +94,8 @@ export function createControlPlaneMetrics(registry: Registry): ControlPlaneMetri
       help: "Workload certificates signed",
     }),
     etcdErrors: getOrCreate(registry, METRIC.cpEtcdErrors, Counter, {
-      help: "Failed etcd operations",
+      help: "etcd calls that failed (etcd unreachable or erroring), by store operation",
+      labelNames: ["op"],
     }),
   };
 }
