@@ -1,0 +1,163 @@
+// Data-plane benchmark, all in one run on this machine: max throughput (wrk) and latency at a
+// fixed 1,000 rps (hey) for
+//   direct            client -> app
+//   nginx-1hop        client -> nginx -> app                (plain reverse proxy, keep-alive upstream)
+//   nginx-2hop        client -> nginx -> nginx -> app
+//   sidecar-1hop      client -> sidecar inbound (PERMISSIVE plaintext) -> app
+//   sidecar-pair-mtls client -> sidecar A outbound -> mTLS -> sidecar B inbound -> app
+// and the sidecars' RSS and CPU per 1,000 rps. Prints one JSON summary line (plus progress on
+// stderr). Bounded: every phase has a fixed duration. Usage:
+//   node dist/test/bench/dataplane.js [wrkSeconds=5] [heySeconds=5]
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../../shared/net/free-port.js";
+import { createTestPki } from "../harness/mesh-certs.js";
+import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
+import { cpuSeconds, hey, round, rssMb, spawnWithPort, wrk, type HeyResult, type WrkResult } from "./_tools.js";
+
+const WRK_SECONDS = Number(process.argv[2] ?? 5);
+const HEY_SECONDS = Number(process.argv[3] ?? 5);
+const CONNECTIONS = 16;
+const FIXED_RPS = 1000;
+const HEY_WORKERS = 10;
+const here = fileURLToPath(new URL(".", import.meta.url));
+const log = (msg: string) => process.stderr.write(`[dataplane bench] ${msg}\n`);
+
+async function nginx(dir: string, appPort: number): Promise<{ proc: ChildProcess; hop1: number; hop2: number }> {
+  const [hop1, hop2] = [await freePort(), await freePort()];
+  for (const d of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, d), { recursive: true });
+  const conf = `
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream app { server 127.0.0.1:${appPort}; keepalive 64; }
+  upstream hop1 { server 127.0.0.1:${hop1}; keepalive 64; }
+  server { listen 127.0.0.1:${hop1}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  server { listen 127.0.0.1:${hop2}; location / { proxy_pass http://hop1; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}`;
+  writeFileSync(join(dir, "nginx.conf"), conf);
+  const proc = spawn("nginx", ["-c", join(dir, "nginx.conf"), "-p", dir], { stdio: "ignore" });
+  for (let i = 0; i < 50; i++) {
+    const ok = await fetch(`http://127.0.0.1:${hop2}/`).then((r) => r.ok, () => false);
+    if (ok) return { proc, hop1, hop2 };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  proc.kill("SIGKILL");
+  throw new Error("nginx did not start");
+}
+
+interface Target {
+  name: string;
+  url: string;
+  host?: string;
+  /** Sidecar processes on this path, for RSS/CPU. */
+  pids: number[];
+}
+
+interface Row {
+  name: string;
+  wrk: WrkResult;
+  fixed: HeyResult;
+  sidecars?: { rssMb: number[]; cpuCoresPer1000Rps: number[] };
+}
+
+async function measure(t: Target): Promise<Row> {
+  log(`${t.name}: wrk ${WRK_SECONDS}s c=${CONNECTIONS}`);
+  await wrk(t.url, t.host, 1, 4); // warm-up: JIT, pools, TLS sessions
+  const w = await wrk(t.url, t.host, WRK_SECONDS, CONNECTIONS);
+  log(`${t.name}: ${w.rps} rps; hey ${FIXED_RPS} rps for ${HEY_SECONDS}s`);
+  const cpu0 = t.pids.map(cpuSeconds);
+  const t0 = performance.now();
+  const h = await hey(t.url, t.host, HEY_SECONDS, HEY_WORKERS, FIXED_RPS / HEY_WORKERS);
+  const elapsed = (performance.now() - t0) / 1000;
+  const row: Row = { name: t.name, wrk: w, fixed: h };
+  if (t.pids.length > 0) {
+    const cores = t.pids.map((pid, i) => (cpuSeconds(pid) - cpu0[i]!) / elapsed);
+    row.sidecars = { rssMb: t.pids.map(rssMb), cpuCoresPer1000Rps: cores.map((c) => round((c * 1000) / Math.max(1, h.rps))) };
+  }
+  log(`${t.name}: p50 ${h.p50Ms} ms, p99 ${h.p99Ms} ms${row.sidecars ? `, sidecars ${JSON.stringify(row.sidecars)}` : ""}`);
+  return row;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "tsmesh-bench-dataplane-"));
+const pki = createTestPki("bench");
+const children: ChildProcess[] = [];
+const sidecars: SidecarProcess[] = [];
+try {
+  const app = await spawnWithPort([join(here, "_bench-app.js")]);
+  children.push(app.proc);
+  const ngx = await nginx(dir, app.port);
+  children.push(ngx.proc);
+  const quiet = { meshConfig: { trustDomain: "cluster.local", mtls: "PERMISSIVE" as const, logLevel: "warn" as const } };
+  const b = await startSidecarProcess({ service: "b", appPort: app.port, certs: pki.issue("b"), dir, snapshot: snapshotOf(quiet) });
+  sidecars.push(b);
+  const a = await startSidecarProcess({
+    service: "a",
+    appPort: 1,
+    certs: pki.issue("a"),
+    dir,
+    snapshot: snapshotOf({ ...quiet, endpoints: { b: endpointsAt("b", [b.inbound]) } }),
+  });
+  sidecars.push(a);
+  const pidA = a.proc.pid!;
+  const pidB = b.proc.pid!;
+  const targets: Target[] = [
+    { name: "direct", url: `http://127.0.0.1:${app.port}/`, pids: [] },
+    { name: "nginx-1hop", url: `http://127.0.0.1:${ngx.hop1}/`, pids: [] },
+    { name: "nginx-2hop", url: `http://127.0.0.1:${ngx.hop2}/`, pids: [] },
+    { name: "sidecar-1hop", url: `http://127.0.0.1:${b.inbound}/`, host: "b", pids: [pidB] },
+    { name: "sidecar-pair-mtls", url: `http://127.0.0.1:${a.outbound}/`, host: "b", pids: [pidA, pidB] },
+  ];
+  const rows: Record<string, Row> = {};
+  for (const t of targets) rows[t.name] = await measure(t);
+  const r = (k: string) => rows[k]!;
+  const ratio = (x: number, y: number) => round(x / y);
+  const addedP99 = (k: string) => round(r(k).fixed.p99Ms - r("direct").fixed.p99Ms);
+  const pair = r("sidecar-pair-mtls").sidecars!;
+  const summary = {
+    bench: "dataplane",
+    wrk: { seconds: WRK_SECONDS, connections: CONNECTIONS },
+    fixedRate: { rps: FIXED_RPS, seconds: HEY_SECONDS, workers: HEY_WORKERS },
+    results: rows,
+    ratios: {
+      sidecar1hopVsNginx1hopRps: ratio(r("sidecar-1hop").wrk.rps, r("nginx-1hop").wrk.rps),
+      sidecarPairVsNginx2hopRps: ratio(r("sidecar-pair-mtls").wrk.rps, r("nginx-2hop").wrk.rps),
+      sidecarPairVsDirectRps: ratio(r("sidecar-pair-mtls").wrk.rps, r("direct").wrk.rps),
+    },
+    addedP99MsAt1000Rps: {
+      "nginx-1hop": addedP99("nginx-1hop"),
+      "nginx-2hop": addedP99("nginx-2hop"),
+      "sidecar-1hop": addedP99("sidecar-1hop"),
+      "sidecar-pair-mtls": addedP99("sidecar-pair-mtls"),
+    },
+    sidecarRssMb: Math.max(...pair.rssMb),
+    sidecarCpuCoresPer1000Rps: Math.max(...pair.cpuCoresPer1000Rps),
+    targets: {
+      sidecar1hopVsNginxRps: ">= 0.6",
+      pairAddedP99VsTwoNginxHops: "<=",
+      sidecarRssMb: "<= 60",
+      sidecarCpuCoresPer1000Rps: "<= 0.2",
+    },
+    met: {
+      throughput: r("sidecar-1hop").wrk.rps >= 0.6 * r("nginx-1hop").wrk.rps,
+      latency: addedP99("sidecar-pair-mtls") <= addedP99("nginx-2hop"),
+      rss: Math.max(...pair.rssMb) <= 60,
+      cpu: Math.max(...pair.cpuCoresPer1000Rps) <= 0.2,
+    },
+  };
+  console.log(JSON.stringify(summary));
+} finally {
+  await Promise.all(sidecars.map((s) => s.stop()));
+  for (const c of children) c.kill("SIGTERM");
+  pki.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+}
