@@ -61,7 +61,12 @@ function keepRegistered(deps: DiscoveryDeps, node: NodeInfo): () => void {
 export function registerDiscovery(server: grpc.Server, deps: DiscoveryDeps): DiscoveryServer {
   const { Discovery } = loadMeshProto();
   const open = new Map<Call, SidecarSession | undefined>();
-  const changed = () => deps.onConnectedChange?.([...open.values()].filter(Boolean).length);
+  // Authenticated streams; counted, not recomputed, as 1,000 sidecars (re)connect at once.
+  let sessions = 0;
+  const changed = (delta: number) => {
+    sessions += delta;
+    deps.onConnectedChange?.(sessions);
+  };
 
   const handle = (call: Call) => {
     open.set(call, undefined);
@@ -77,8 +82,10 @@ export function registerDiscovery(server: grpc.Server, deps: DiscoveryDeps): Dis
       open.delete(call);
       session?.close();
       unregister();
-      if (session) void deps.status.remove(session.node.instanceId);
-      changed();
+      if (session) {
+        void deps.status.remove(session.node.instanceId);
+        changed(-1);
+      }
       if (err) call.emit("error", { code: err.grpcCode, details: err.message });
       else if (!ended && !call.cancelled) call.end();
     };
@@ -103,7 +110,7 @@ export function registerDiscovery(server: grpc.Server, deps: DiscoveryDeps): Dis
       session = s;
       open.set(call, s);
       unregister = keepRegistered(deps, node);
-      changed();
+      changed(+1);
       deps.log?.info("sidecar connected", { sidecar: node.instanceId, service: node.service, version: first.versionInfo || "(none)" });
       for (const q of queued.splice(0)) s.onRequest(q);
     };
@@ -134,7 +141,7 @@ export function registerDiscovery(server: grpc.Server, deps: DiscoveryDeps): Dis
     notify: () => {
       for (const s of open.values()) s?.onVersion();
     },
-    connected: () => [...open.values()].filter(Boolean).length,
+    connected: () => sessions,
     closeAll: () => {
       for (const call of [...open.keys()]) call.emit("error", { code: grpc.status.UNAVAILABLE, details: "control plane shutting down" });
     },

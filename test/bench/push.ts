@@ -55,7 +55,9 @@ const etcd = await startEtcd();
 const caDir = path.join(tmp, "ca");
 await initCaDir(caDir);
 const [apiPort, grpcPort] = [await freePort(), await freePort()];
-const cp = spawn(process.execPath, [CLI, "control-plane", "--etcd", etcd.endpoint, "--api-port", String(apiPort), "--grpc-port", String(grpcPort), "--data-dir", path.join(tmp, "cp"), "--token", ADMIN], {
+// TSMESH_BENCH_CP_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the control plane.
+const nodeArgs = (process.env.TSMESH_BENCH_CP_NODE_ARGS ?? "").split(" ").filter(Boolean);
+const cp = spawn(process.execPath, [...nodeArgs, CLI, "control-plane", "--etcd", etcd.endpoint, "--api-port", String(apiPort), "--grpc-port", String(grpcPort), "--data-dir", path.join(tmp, "cp"), "--token", ADMIN], {
   stdio: ["ignore", "ignore", "inherit"],
   env: { ...process.env, TSMESH_CA_DIR: caDir, TSMESH_LOG_LEVEL: "error", TSMESH_REPLICA_ID: "bench" },
 });
@@ -161,7 +163,12 @@ try {
   await Promise.all(clients.map((c) => c.stop()));
   for (const wi of identities) wi.stop();
   store.close();
-  cp.kill("SIGKILL");
+  // SIGTERM first so a --cpu-prof in NODE_OPTIONS gets written; SIGKILL if it lingers.
+  cp.kill("SIGTERM");
+  await new Promise((r) => {
+    const t = setTimeout(() => r(cp.kill("SIGKILL")), 8000);
+    cp.once("exit", () => r(clearTimeout(t)));
+  });
   await etcd.destroy();
   await fs.rm(tmp, { recursive: true, force: true });
 }
