@@ -66,13 +66,13 @@ const STRIP = new Set<string>(PROPAGATION_HEADERS);
  * or not (~4x cheaper); the tests check the output against the official extractors. A B3 debug
  * flag ("d") is carried on as sampled.
  */
-export function injectContext<H extends Headers>(ctx: Context, headers: H): H {
+export function injectContext<H extends Headers>(ctx: Context, headers: H): H & Headers {
   const out: Headers = {};
   for (const k in headers) {
     if (!STRIP.has(k)) out[k] = headers[k];
   }
   const sc = trace.getSpanContext(ctx);
-  if (sc === undefined || !isSpanContextValid(sc)) return out as H;
+  if (sc === undefined || !isSpanContextValid(sc)) return out as H & Headers;
   const { traceId, spanId } = sc;
   const sampled = (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? "1" : "0";
   out.traceparent = `00-${traceId}-${spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, "0")}`;
@@ -82,5 +82,5 @@ export function injectContext<H extends Headers>(ctx: Context, headers: H): H {
   out["x-b3-traceid"] = traceId;
   out["x-b3-spanid"] = spanId;
   out["x-b3-sampled"] = sampled;
-  return out as H;
+  return out as H & Headers;
 }

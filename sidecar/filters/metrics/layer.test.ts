@@ -75,7 +75,7 @@ describe("metrics layer", () => {
     };
     await metricsLayer({ metrics, direction: "outbound", service: "a" })(slow)(req, ctx());
     const m = (await reg.getMetricsAsJSON()).find((x) => x.name === "tsmesh_request_duration_seconds")!;
-    const s = m.values.find((x) => x.metricName === "tsmesh_request_duration_seconds_sum")!.value;
+    const s = m.values.find((x) => (x as { metricName?: string }).metricName === "tsmesh_request_duration_seconds_sum")!.value;
     expect(s).toBeGreaterThanOrEqual(0.025);
     expect(s).toBeLessThan(1);
   });
