@@ -5,6 +5,7 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { serviceIdentity } from "../../shared/identity.js";
+import { freePort } from "../../shared/net/free-port.js";
 import { startEchoApp, type EchoReply, type TestApp } from "../harness/apps.js";
 import { createTestPki, type TestPki } from "../harness/mesh-certs.js";
 import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
@@ -33,12 +34,32 @@ beforeAll(async () => {
   pki = createTestPki("dataplane");
   app = await startEchoApp({ name: "b" });
   b = await startSidecarProcess({ service: "b", appPort: app.port, certs: pki.issue("b"), dir: pki.dir, snapshot: snapshotOf({}) });
+  const nothingListens = await freePort();
   a = await startSidecarProcess({
     service: "a",
     appPort: 1,
     certs: pki.issue("a"),
     dir: pki.dir,
-    snapshot: snapshotOf({ endpoints: { b: endpointsAt("b", [b.inbound]) } }),
+    snapshot: snapshotOf({
+      endpoints: { b: endpointsAt("b", [b.inbound]), dead: endpointsAt("dead", [nothingListens]) },
+      routes: [
+        {
+          apiVersion: "tsmesh.dev/v1",
+          kind: "HTTPRoute",
+          metadata: { name: "slow" },
+          // Host "slow" goes to service b with a 200 ms route timeout.
+          spec: { hosts: ["slow"], rules: [{ backends: [{ service: "b", weight: 1 }], timeout: "200ms" }] },
+        },
+      ],
+      policies: [
+        {
+          apiVersion: "tsmesh.dev/v1",
+          kind: "DestinationPolicy",
+          metadata: { name: "b-limits" },
+          spec: { service: "b", loadBalancer: "round-robin", connectionPool: { maxRequests: 2, maxPendingRequests: 1 } },
+        },
+      ],
+    }),
   });
 });
 
@@ -85,6 +106,28 @@ describe("HTTP/1.1 through two sidecars with mTLS", () => {
     await res.body.dump();
   });
 
+  it("connect failure -> 502, route timeout -> 504, connection-pool overflow -> 503 with x-tsmesh-overflow", async () => {
+    const dead = await request(`http://127.0.0.1:${a.outbound}/`, { headers: { host: "dead" } });
+    expect(dead.statusCode).toBe(502);
+    expect(dead.headers["x-tsmesh-error"]).toBe("TSMESH_ERR_UPSTREAM_CONNECT");
+    await dead.body.dump();
+
+    const t0 = performance.now();
+    const slow = await request(`http://127.0.0.1:${a.outbound}/`, { headers: { host: "slow", "x-delay-ms": "2000" } });
+    expect(slow.statusCode).toBe(504);
+    expect(performance.now() - t0).toBeLessThan(1500);
+    await slow.body.dump();
+
+    const burst = await Promise.all(
+      Array.from({ length: 6 }, () => request(`http://127.0.0.1:${a.outbound}/`, { headers: { host: "b", "x-delay-ms": "300" } })),
+    );
+    const overflow = burst.filter((r) => r.statusCode === 503);
+    expect(overflow.length).toBeGreaterThanOrEqual(2);
+    expect(overflow.every((r) => r.headers["x-tsmesh-overflow"] !== undefined)).toBe(true);
+    expect(burst.filter((r) => r.statusCode === 200).length).toBeGreaterThanOrEqual(2);
+    await Promise.all(burst.map((r) => r.body.dump()));
+  });
+
   it("malformed HTTP gets 400 and oversized headers 431, and the sidecar keeps serving", async () => {
     expect(await rawExchange(a.outbound, "GARBAGE\r\n\r\n")).toMatch(/^HTTP\/1\.1 400/);
     const huge = `GET / HTTP/1.1\r\nHost: b\r\nx-big: ${"a".repeat(20 * 1024)}\r\n\r\n`;
@@ -101,7 +144,7 @@ describe("HTTP/1.1 through two sidecars with mTLS", () => {
     const dumpText = await (await fetch(`http://127.0.0.1:${a.admin}/config_dump`)).text();
     const dump = JSON.parse(dumpText) as { certificate: { spiffeId: string }; snapshot: { endpoints: Record<string, unknown> } };
     expect(dump.certificate.spiffeId).toBe(serviceIdentity("a"));
-    expect(Object.keys(dump.snapshot.endpoints)).toEqual(["b"]);
+    expect(Object.keys(dump.snapshot.endpoints).sort()).toEqual(["b", "dead"]);
     expect(dumpText).not.toContain("PRIVATE KEY");
     const metrics = await (await fetch(`http://127.0.0.1:${a.admin}/metrics`)).text();
     expect(metrics).toContain("tsmesh_requests_total");
