@@ -10,6 +10,7 @@ import { register as registerDelete } from "./commands/delete.js";
 import { register as registerToken } from "./commands/token.js";
 import { register as registerSidecar } from "./commands/sidecar.js";
 import { register as registerRun } from "./commands/run.js";
+import { register as registerDemo } from "./commands/demo.js";
 
 const program = new Command();
 program.name("tsmesh").description("tsmesh service mesh");
@@ -22,5 +23,6 @@ registerDelete(program);
 registerToken(program);
 registerSidecar(program);
 registerRun(program);
+registerDemo(program);
 
 await program.parseAsync(process.argv);
