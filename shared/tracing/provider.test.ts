@@ -95,3 +95,25 @@ describe("OTLP/HTTP protobuf export", () => {
     expect(a.spans.map((x) => x.name)).toEqual(["GET"]);
   });
 });
+
+describe("export failures", () => {
+  it("are logged (rate-limited) instead of vanishing", async () => {
+    const { createLogger } = await import("../log.js");
+    const { ExportResultCode } = await import("@opentelemetry/core");
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger("tracing", { write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const url = "http://127.0.0.1:9/v1/traces";
+    const failing = {
+      export: (_s: unknown, done: (r: { code: number; error?: Error }) => void) => done({ code: ExportResultCode.FAILED, error: new Error("connect ECONNREFUSED") }),
+      shutdown: async () => {},
+    };
+    const t = createTracing({ serviceName: "s", sampling: 1, otlpEndpoint: url, log, exporterFactory: () => failing });
+    for (const name of ["a", "b"]) {
+      t.tracer.startSpan(name).end();
+      await t.forceFlush().catch(() => undefined); // the batch processor rejects a failed flush
+    }
+    await t.shutdown();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: "warn", code: "TSMESH_ERR_TRACE_EXPORT", endpoint: url, dropped: 1, error: "connect ECONNREFUSED" });
+  });
+});

@@ -17,6 +17,8 @@ import {
   type SpanExporter,
 } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_NAMESPACE } from "@opentelemetry/semantic-conventions";
+import { createLogger, type Logger } from "../log.js";
+import { reportingExporter } from "./export-errors.js";
 import { SwitchableProcessor } from "./switchable-processor.js";
 import { MutableRatioSampler, parentBasedRatio } from "./ratio-sampler.js";
 
@@ -32,6 +34,8 @@ export interface TracingOptions {
   batch?: BufferConfig;
   /** Extra resource attributes (service.instance.id ...). */
   attributes?: Record<string, string>;
+  /** Where export failures are reported (rate-limited); default a "tracing" logger on stderr. */
+  log?: Logger;
 }
 
 export interface Tracing {
@@ -65,8 +69,11 @@ export function createTracing(opts: TracingOptions): Tracing {
   const root = new MutableRatioSampler(opts.sampling);
   const makeExporter =
     opts.exporterFactory ?? ((url: string) => new OTLPTraceExporter({ url, timeoutMillis: 10_000 }));
+  const log = opts.log ?? createLogger("tracing").child({ service: opts.serviceName });
   const makeProcessor = (url: string | undefined) =>
-    url === undefined ? undefined : new BatchSpanProcessor(makeExporter(checkEndpoint(url)), opts.batch);
+    url === undefined
+      ? undefined
+      : new BatchSpanProcessor(reportingExporter(makeExporter(checkEndpoint(url)), log, url), opts.batch);
   let endpoint = opts.otlpEndpoint;
   const processor = new SwitchableProcessor(makeProcessor(endpoint));
   const provider = new BasicTracerProvider({
