@@ -4,3 +4,4 @@ export { loadLastKnownGood, saveLastKnownGood } from "./lkg.js";
 export { validateResponse, SnapshotRejected } from "./validate.js";
 export type { ClientTls } from "./channel.js";
 export { parseControlPlanes } from "./addresses.js";
+export { defaultCacheFile } from "./cache-file.js";

@@ -8,6 +8,7 @@ import { joinMesh, resolveBootstrap, type MeshMembership } from "../../../sideca
 import { loadSnapshotFile } from "../../../sidecar/config/snapshot-file.js";
 import { loadTlsFiles, type TlsMaterial } from "../../../sidecar/config/tls-material.js";
 import { startSidecar, type Sidecar } from "../../../sidecar/main.js";
+import { defaultCacheFile } from "../../../sidecar/xds/index.js";
 
 interface SidecarFlags {
   service: string;
@@ -27,6 +28,7 @@ interface SidecarFlags {
   labels?: string;
   advertiseAddress?: string;
   drainTimeout: string;
+  configCache?: string;
 }
 
 function port(name: string, value: string, allowZero = true): number {
@@ -55,6 +57,7 @@ export function register(program: Command): void {
     .option("--ca-bundle <file>", "anchors that verify the control plane (or TSMESH_CA_BUNDLE)")
     .option("--labels <k=v,...>", "endpoint labels, e.g. version=v2 for canary subsets (or TSMESH_LABELS)")
     .option("--advertise-address <addr>", "address peers use for the inbound listener (default $POD_IP, else --bind unless 0.0.0.0, else 127.0.0.1)")
+    .option("--config-cache <file>", "last-known-good config, served at start while no control plane answers (or TSMESH_CONFIG_CACHE; default in the temp dir)")
     .option("--drain-timeout <ms>", "how long a graceful exit waits for in-flight requests", "10000")
     .action(async (flags: SidecarFlags) => {
       const log = createLogger("sidecar").child({ service: flags.service });
@@ -92,6 +95,7 @@ export function register(program: Command): void {
             labels: bootstrap.labels,
             advertiseAddress: bootstrap.advertiseAddress ?? (wildcard ? "127.0.0.1" : flags.bind),
             instanceId: bootstrap.instanceId,
+            cacheFile: flags.configCache ?? process.env.TSMESH_CONFIG_CACHE ?? defaultCacheFile(flags.service, sidecar.ports.inbound),
             subscribe: !flags.config,
             log,
           });
