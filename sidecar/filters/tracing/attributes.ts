@@ -54,3 +54,20 @@ export function recordError(span: Span, err: unknown, errorType: string): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
   if (err instanceof Error) span.recordException(err);
 }
+
+/** gRPC codes that mean the server failed (OTel gRPC semconv for server spans). */
+const GRPC_SERVER_ERRORS = new Set([2, 4, 12, 13, 14, 15]);
+
+/** gRPC status from trailers (or a trailers-only response's headers), when the exchange is gRPC. */
+export function recordGrpcStatus(span: Span, headers: Record<string, string | string[] | undefined>): void {
+  const raw = headers["grpc-status"];
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  if (v === undefined) return;
+  const code = Number(v);
+  if (!Number.isInteger(code)) return;
+  span.setAttribute("rpc.grpc.status_code", code);
+  if (GRPC_SERVER_ERRORS.has(code)) {
+    span.setAttribute(ATTR_ERROR_TYPE, `grpc:${code}`);
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+}

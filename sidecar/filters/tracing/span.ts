@@ -5,7 +5,7 @@ import { SpanKind, trace, type Attributes, type Span, type Tracer } from "@opent
 import { extractContext, injectContext } from "../../../shared/tracing/propagation.js";
 import type { Handler, MeshRequest, RequestContext } from "../../core/handler.js";
 import { codeOfError, onBodyEnd, statusOfError } from "../../telemetry/response-end.js";
-import { recordError, recordStatus, requestAttributes } from "./attributes.js";
+import { recordError, recordGrpcStatus, recordStatus, requestAttributes } from "./attributes.js";
 import { setSpanContextOf } from "./context.js";
 
 export interface SpanSpec {
@@ -43,9 +43,22 @@ export function traced(tracer: Tracer, spec: SpanSpec, next: Handler): Handler {
     if (!recording) return res;
     spec.after(span, ctx);
     recordStatus(span, res.status);
+    recordGrpcStatus(span, res.headers); // trailers-only gRPC answers
+    // End once the body is done and, for h2, the trailers (gRPC status) are in.
+    let pending = res.trailers ? 2 : 1;
+    const finish = () => {
+      if (--pending === 0) span.end();
+    };
+    res.trailers?.then(
+      (t) => {
+        recordGrpcStatus(span, t);
+        finish();
+      },
+      finish,
+    );
     onBodyEnd(res, (err) => {
       if (err) recordError(span, err, codeOfError(err));
-      span.end();
+      finish();
     });
     return res;
   };

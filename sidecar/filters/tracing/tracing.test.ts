@@ -168,3 +168,26 @@ describe("outbound spans", () => {
     expect(upstreamHeaders.map((h) => extractSpanContext(h)?.spanId)).toEqual(tries.map((s) => s.spanContext().spanId));
   });
 });
+
+describe("gRPC status", () => {
+  it("is read from trailers (span ends only once they arrive) and from trailers-only headers", async () => {
+    const { tracing: t, exporter } = setup(1);
+    let sendTrailers: (h: Record<string, string>) => void = () => {};
+    const trailers = new Promise<Record<string, string>>((r) => (sendTrailers = r));
+    const grpc: Handler = async () => ({ status: 200, headers: { "content-type": "application/grpc" }, body: Readable.from([Buffer.from("x")]), trailers });
+    const res = await inboundTracingLayer({ tracer: t.tracer, service: "s" })(grpc)(request(), context());
+    for await (const _ of res.body!) void _;
+    expect(await spans(t, exporter)).toHaveLength(0);
+    sendTrailers({ "grpc-status": "14" });
+    await trailers;
+    await new Promise((r) => setImmediate(r));
+    const only: Handler = async () => ({ status: 200, headers: { "grpc-status": "0" }, body: null });
+    await inboundTracingLayer({ tracer: t.tracer, service: "s" })(only)(request(), context());
+    const [a, b] = await spans(t, exporter);
+    expect(a!.attributes).toMatchObject({ "rpc.grpc.status_code": 14, "error.type": "grpc:14" });
+    expect(a!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(b!.attributes["rpc.grpc.status_code"]).toBe(0);
+    expect(b!.status.code).toBe(SpanStatusCode.UNSET);
+  });
+});
+
