@@ -41,6 +41,8 @@ export interface SidecarOptions {
   drainTimeoutMs?: number;
   log?: Logger;
   registry?: Registry;
+  /** Access log, metrics and tracing layers (default true); false measures the bare data path. */
+  observability?: boolean;
   /** Called after POST /quit finished draining (the CLI exits the process). */
   onQuit?: () => void;
 }
@@ -121,14 +123,14 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     load,
     detectors,
     pools,
-    observe: obs.outbound,
-    observeAttempt: obs.attempt,
+    observe: opts.observability === false ? [] : obs.outbound,
+    observeAttempt: opts.observability === false ? undefined : obs.attempt,
   });
   const inboundHandler = buildInboundStack({
     app: app.handler,
     ownIdentity: () => tlsState?.spiffeId,
     authz: authzLayer(() => config.get()?.authz ?? [], opts.service),
-    observe: obs.inbound,
+    observe: opts.observability === false ? [] : obs.inbound,
   });
 
   const bind = opts.bind ?? "0.0.0.0";

@@ -22,19 +22,18 @@ export function classify(buf: Buffer): Sniffed | undefined {
 export function sniff(socket: Socket, timeoutMs: number, done: (kind: Sniffed) => void): void {
   let buffered: Buffer | undefined;
   const timer = setTimeout(() => socket.destroy(), timeoutMs);
-  const onError = () => clearTimeout(timer);
+  const onGone = () => clearTimeout(timer);
   const onData = (chunk: Buffer) => {
     buffered = buffered ? Buffer.concat([buffered, chunk]) : chunk;
     const kind = classify(buffered);
     if (kind === undefined) return;
     clearTimeout(timer);
     socket.off("data", onData);
-    socket.off("error", onError);
+    socket.off("close", onGone);
     socket.pause();
     socket.unshift(buffered);
     done(kind);
   };
-  socket.on("error", onError);
-  socket.on("close", onError);
+  socket.once("close", onGone);
   socket.on("data", onData);
 }
