@@ -60,7 +60,7 @@ describe("tsmesh demo", () => {
     expect(r.out).toContain("progress: 200/200");
     const dir = dataDir(r.out)!;
     expect(leftovers(dir)).toEqual([]);
-  });
+  }, 150_000);
 
   it("Ctrl-C during traffic stops it, cleans up and exits 130", async () => {
     let sent = false;
@@ -74,7 +74,7 @@ describe("tsmesh demo", () => {
     expect(r.code, r.err).toBe(130);
     expect(r.out).toContain("shutting down");
     expect(leftovers(dataDir(r.out)!)).toEqual([]);
-  });
+  }, 150_000);
 
   it("bad flags are refused before anything starts", async () => {
     const r = await demo(["--requests", "0"]);
