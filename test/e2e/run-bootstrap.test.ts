@@ -94,6 +94,42 @@ describe("sidecar bootstrap from the control plane", () => {
     expect(JSON.stringify(eps)).toContain('"version":"v1"');
   });
 
+  it("renews short-lived certificates and swaps them in with no failed request", async () => {
+    // A second control plane (same etcd) whose CA issues 9 s certificates: renewal at ~6 s.
+    const rdir = mkdtempSync(path.join(os.tmpdir(), "tsmesh-rotate-"));
+    const short = await startControlPlane({ etcd: [etcd().endpoint], apiPort: 0, grpcPort: 0, dataDir: rdir, token: ADMIN, plugins: [caPlugin({ defaultTtlMs: 9000 })] });
+    try {
+      const args = (tok: string) => ["--control-plane", `127.0.0.1:${short.grpcPort}`, "--token", tok, "--ca-bundle", path.join(rdir, "certs", "bundle.crt")];
+      const b = await startSidecarProcess({ service: "rb", appPort: app.port, dir: rdir, snapshot: snapshotOf({}), extraArgs: args(await token("rb")) });
+      sidecars.push(b);
+      const a = await startSidecarProcess({ service: "ra", appPort: 1, dir: rdir, snapshot: snapshotOf({ endpoints: { rb: endpointsAt("rb", [b.inbound]) } }), extraArgs: args(await token("ra")) });
+      sidecars.push(a);
+      const serial = async (admin: number) => {
+        const dump = (await (await fetch(`http://127.0.0.1:${admin}/config_dump`)).json()) as { certificate: { chain: Array<{ serial: string }> } };
+        return dump.certificate.chain[0]!.serial;
+      };
+      const first = { a: await serial(a.admin), b: await serial(b.admin) };
+      const statuses: number[] = [];
+      let rotated = false;
+      for (let i = 0; i < 75 && !rotated; i++) {
+        const res = await request(`http://127.0.0.1:${a.outbound}/during-rotation`, { headers: { host: "rb" } });
+        await res.body.dump();
+        statuses.push(res.statusCode);
+        rotated = (await serial(a.admin)) !== first.a && (await serial(b.admin)) !== first.b;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(rotated).toBe(true);
+      // One more request after both swapped: new connections use the new certificates.
+      const after = await request(`http://127.0.0.1:${a.outbound}/after-rotation`, { headers: { host: "rb", connection: "close" } });
+      await after.body.dump();
+      statuses.push(after.statusCode);
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    } finally {
+      await short.close();
+      rmSync(rdir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("a used or unknown token is refused and the sidecar exits non-zero without serving", async () => {
     const used = await token("c");
     const first = await startSidecarProcess({ service: "c", appPort: app.port, dir, snapshot: snapshotOf({}), extraArgs: bootArgs(used) });
