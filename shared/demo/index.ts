@@ -14,7 +14,7 @@ import { newAppStats, startFrontend, startInventory, startOrders, type DemoApp }
 import { scrape, sumMetric } from "./metrics.js";
 import { createProgress } from "./progress.js";
 import { demoResources } from "./resources.js";
-import { spawnSidecar, waitAllReady, type DemoSidecar } from "./sidecars.js";
+import { startReadySidecar, type DemoSidecar } from "./sidecars.js";
 import { formatSummary, type DemoFindings } from "./summary.js";
 import { driveTraffic } from "./traffic.js";
 
@@ -32,6 +32,7 @@ interface Running {
   dir: string;
   cp?: ControlPlane;
   apps: DemoApp[];
+  /** Every sidecar process spawned (also failed attempts): all are stopped at the end. */
   sidecars: DemoSidecar[];
 }
 
@@ -133,14 +134,21 @@ export async function runDemo(opts: DemoOptions): Promise<DemoFindings> {
       { name: "orders-v2", service: "orders", app: ordersV2, labels: { version: "v2" } },
       { name: "frontend", service: "frontend", app: frontend },
     ];
-    for (const s of specs) {
-      const token = (await api(cp, admin, "POST", "/api/v1/tokens", { service: s.service, ttl: "10m" })).token as string;
-      r.sidecars.push(await spawnSidecar({ name: s.name, service: s.service, appPort: s.app.port, labels: s.labels, controlPlane, caBundle, token }));
-    }
-    step(out, `starting ${r.sidecars.length} sidecar processes (tsmesh sidecar --control-plane ... with one-time tokens from POST /api/v1/tokens)`);
-    await waitAllReady(r.sidecars, 60_000);
-    const fe = r.sidecars.find((s) => s.name === "frontend")!;
-    const orders = r.sidecars.filter((s) => s.service === "orders");
+    step(out, `starting ${specs.length} sidecar processes (tsmesh sidecar --control-plane ... with one-time tokens from POST /api/v1/tokens)`);
+    // Every spawned process goes to r.sidecars at once (teardown stops them all); all starts settle
+    // before a failure is reported, so none is still starting while the demo shuts down.
+    const started = await Promise.allSettled(
+      specs.map((s) => {
+        const token = async () => (await api(cp, admin, "POST", "/api/v1/tokens", { service: s.service, ttl: "10m" })).token as string;
+        const spec = { name: s.name, service: s.service, appPort: s.app.port, labels: s.labels, controlPlane, caBundle };
+        return startReadySidecar(spec, token, 60_000, (p) => r.sidecars.push(p));
+      }),
+    );
+    const failed = started.find((x) => x.status === "rejected");
+    if (failed) throw failed.reason;
+    const [inventorySidecar, ...rest] = started.map((x) => (x as PromiseFulfilledResult<DemoSidecar>).value);
+    const fe = rest.find((s) => s.name === "frontend")!;
+    const orders = rest.filter((s) => s.service === "orders");
     await until("pushed routes and endpoints", async () => {
       const [a, ...b] = await Promise.all([configHas(fe, "orders", "orders", ["v1", "v2"]), ...orders.map((o) => configHas(o, "inventory", "inventory", ["*"]))]);
       return a && b.every(Boolean);
@@ -162,7 +170,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoFindings> {
 
     const feMetrics = await scrape(fe.ports.admin);
     const orderMetrics = await Promise.all(orders.map((o) => scrape(o.ports.admin)));
-    const all = [feMetrics, ...orderMetrics, await scrape(r.sidecars[0]!.ports.admin)];
+    const all = [feMetrics, ...orderMetrics, await scrape(inventorySidecar!.ports.admin)];
     const findings: DemoFindings = {
       tally,
       stats,

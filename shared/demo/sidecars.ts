@@ -60,6 +60,31 @@ export async function spawnSidecar(spec: DemoSidecarSpec): Promise<DemoSidecar> 
   };
 }
 
+/**
+ * Spawns a sidecar and waits for /ready. freePort() only finds a port that was free a moment
+ * ago (another process, or an outgoing connection's local port, may take it first), so a sidecar
+ * that exits with EADDRINUSE is started again on new ports with a new token, up to 3 times.
+ */
+export async function startReadySidecar(
+  spec: Omit<DemoSidecarSpec, "token">,
+  token: () => Promise<string>,
+  timeoutMs: number,
+  /** Told of every process spawned, so the caller can stop it whatever happens here. */
+  track: (s: DemoSidecar) => void,
+): Promise<DemoSidecar> {
+  for (let attempt = 1; ; attempt++) {
+    const s = await spawnSidecar({ ...spec, token: await token() });
+    track(s);
+    try {
+      await waitAllReady([s], timeoutMs);
+      return s;
+    } catch (err) {
+      await s.stop(1000);
+      if (attempt >= 3 || !s.logs().includes("EADDRINUSE")) throw err;
+    }
+  }
+}
+
 /** Polls /ready (certificate + config) for every sidecar; throws with the sidecar's logs on timeout or exit. */
 export async function waitAllReady(sidecars: DemoSidecar[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
