@@ -36,7 +36,7 @@ export interface SidecarSpec {
   env?: Record<string, string>;
 }
 
-async function waitReady(admin: number, proc: ChildProcess, logs: () => string, timeoutMs = 15_000): Promise<void> {
+async function waitReady(admin: number, proc: ChildProcess, logs: () => string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`sidecar exited with ${proc.exitCode}: ${logs()}`);
