@@ -140,7 +140,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoFindings> {
     const started = await Promise.allSettled(
       specs.map((s) => {
         const token = async () => (await api(cp, admin, "POST", "/api/v1/tokens", { service: s.service, ttl: "10m" })).token as string;
-        const spec = { name: s.name, service: s.service, appPort: s.app.port, labels: s.labels, controlPlane, caBundle };
+        const configCache = path.join(r.dir, `${s.name}-config.json`);
+        const spec = { name: s.name, service: s.service, appPort: s.app.port, labels: s.labels, controlPlane, caBundle, configCache };
         return startReadySidecar(spec, token, 60_000, (p) => r.sidecars.push(p));
       }),
     );

@@ -26,6 +26,8 @@ export interface DemoSidecarSpec {
   controlPlane: string;
   caBundle: string;
   token: string;
+  /** Where the sidecar keeps its last-known-good config (inside the demo's temp dir). */
+  configCache: string;
 }
 
 export async function spawnSidecar(spec: DemoSidecarSpec): Promise<DemoSidecar> {
@@ -33,6 +35,7 @@ export async function spawnSidecar(spec: DemoSidecarSpec): Promise<DemoSidecar> 
   const args = [CLI_ENTRY, "sidecar", "--service", spec.service, "--app-port", String(spec.appPort), "--bind", "127.0.0.1"];
   args.push("--inbound-port", String(ports.inbound), "--outbound-port", String(ports.outbound), "--admin-port", String(ports.admin));
   args.push("--control-plane", spec.controlPlane, "--ca-bundle", spec.caBundle, "--drain-timeout", "2000");
+  args.push("--config-cache", spec.configCache);
   if (spec.labels) args.push("--labels", Object.entries(spec.labels).map(([k, v]) => `${k}=${v}`).join(","));
   // The token goes by environment, not argv: other local users can read process arguments.
   const proc = spawn(process.execPath, args, {
