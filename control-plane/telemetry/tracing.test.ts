@@ -61,6 +61,8 @@ describe("control-plane tracing", () => {
       });
       t.startPush({ sidecar: "a", version: "1" }).end("error");
       expect(ran).toBe(true);
+      // A bad setting is logged, not thrown (the push loop calls this).
+      expect(() => t.applyMeshConfig({ tracing: { sampling: 1, otlpEndpoint: "ftp://nope" } })).not.toThrow();
       // A MeshConfig push can switch export on later.
       t.applyMeshConfig({ tracing: { sampling: 1, otlpEndpoint: rx.url } });
       const before = rx.spans.length;

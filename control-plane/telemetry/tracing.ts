@@ -4,6 +4,7 @@
 // helpers run the callback with a no-op span and cost nothing.
 import { SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
 import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from "@opentelemetry/semantic-conventions";
+import { createLogger, type Logger } from "../../shared/log.js";
 import type { PushResult } from "../../shared/metrics/names.js";
 import type { MeshConfigSpec } from "../../shared/schema/mesh-config.js";
 import { extractContext, type Headers } from "../../shared/tracing/propagation.js";
@@ -39,6 +40,7 @@ export interface ControlPlaneTracing {
   traceApiWrite<T>(info: ApiWriteInfo, fn: (span: Span) => Promise<T>): Promise<T>;
   /** Starts a push span; call end() on ack, nack or stream error. */
   startPush(info: PushInfo): PushSpan;
+  /** Never throws: a bad setting is logged and the previous one kept (pushes must go on). */
   applyMeshConfig(mc: Pick<MeshConfigSpec, "tracing">): void;
   shutdown(): Promise<void>;
 }
@@ -50,6 +52,7 @@ export interface ControlPlaneTracingOptions {
   sampling?: number;
   instanceId?: string;
   exporterFactory?: TracingOptions["exporterFactory"];
+  log?: Logger;
 }
 
 function statusOf(v: unknown): number | undefined {
@@ -64,6 +67,7 @@ function fail(span: Span, err: unknown): void {
 }
 
 export function createControlPlaneTracing(opts: ControlPlaneTracingOptions = {}): ControlPlaneTracing {
+  const log = opts.log ?? createLogger("tracing").child({ service: CONTROL_PLANE_SERVICE });
   const tracing: Tracing = createTracing({
     serviceName: CONTROL_PLANE_SERVICE,
     serviceNamespace: "tsmesh-system",
@@ -71,6 +75,7 @@ export function createControlPlaneTracing(opts: ControlPlaneTracingOptions = {})
     otlpEndpoint: opts.endpoint ?? process.env.TSMESH_OTLP_ENDPOINT,
     exporterFactory: opts.exporterFactory,
     attributes: opts.instanceId ? { "service.instance.id": opts.instanceId } : undefined,
+    log,
   });
   const active = () => tracing.endpoint() !== undefined;
   const noop = trace.wrapSpanContext({ traceId: "0".repeat(32), spanId: "0".repeat(16), traceFlags: 0 });
@@ -131,8 +136,14 @@ export function createControlPlaneTracing(opts: ControlPlaneTracingOptions = {})
       };
     },
     applyMeshConfig(mc) {
-      if (mc.tracing?.sampling !== undefined) tracing.setSampling(mc.tracing.sampling);
-      tracing.setEndpoint(mc.tracing?.otlpEndpoint ?? fallback);
+      const before = tracing.sampling();
+      try {
+        if (mc.tracing?.sampling !== undefined) tracing.setSampling(mc.tracing.sampling);
+        tracing.setEndpoint(mc.tracing?.otlpEndpoint ?? fallback);
+      } catch (err) {
+        tracing.setSampling(before);
+        log.warn("tracing settings rejected, keeping the previous ones", { code: "TSMESH_ERR_TRACING_CONFIG", error: (err as Error).message });
+      }
     },
     shutdown: () => tracing.shutdown(),
   };

@@ -3,6 +3,7 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOtlpReceiver, type OtlpReceiver } from "../../test/harness/otlp-receiver.js";
 import { compose, type Handler, type MeshRequest, type Middleware, type RequestContext } from "../core/handler.js";
+import { createLogger } from "../../shared/log.js";
 import { createObservability } from "./observability.js";
 
 const req: MeshRequest = {
@@ -61,5 +62,22 @@ describe("observability bundle", () => {
     expect(text).toContain('tsmesh_requests_total{direction="outbound",source="productpage",destination="reviews",route="reviews#0",code="200"} 1');
     expect(text).toContain('tsmesh_retries_total{destination="reviews",route="reviews#0"} 1');
     expect(text).toContain("tsmesh_config_version 12");
+  });
+
+  it("a bad tracing setting in a snapshot is logged, not thrown; the rest still applies", async () => {
+    const logs: Record<string, unknown>[] = [];
+    const registry = new Registry();
+    const obs = createObservability({
+      service: "a",
+      registry,
+      meshConfig: { tracing: { sampling: 0.5 } },
+      log: createLogger("telemetry", { write: (l) => logs.push(JSON.parse(l) as Record<string, unknown>) }),
+    });
+    expect(() => obs.applySnapshot({ version: "3", meshConfig: { tracing: { sampling: 1, otlpEndpoint: "ftp://x" }, accessLog: { enabled: false } } })).not.toThrow();
+    expect(obs.telemetry.sampling()).toBe(0.5);
+    expect(obs.accessLog.enabled()).toBe(false);
+    expect(await registry.metrics()).toContain("tsmesh_config_version 3");
+    expect(logs[0]).toMatchObject({ level: "warn", code: "TSMESH_ERR_TRACING_CONFIG", version: "3" });
+    await obs.close();
   });
 });

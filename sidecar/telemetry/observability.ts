@@ -3,6 +3,7 @@
 //   inbound:  compose(...obs.inbound, <authz ...>)(app)
 //   outbound: compose(...obs.outbound, <route, split, breaker>, retry, obs.attempt, <balancer ...>)
 import type { Registry } from "prom-client";
+import { createLogger, type Logger } from "../../shared/log.js";
 import {
   createSidecarMetrics,
   setConfigVersion,
@@ -23,6 +24,8 @@ export interface ObservabilityOptions extends Omit<SidecarTelemetryOptions, "mes
   meshConfig?: Partial<MeshConfigSpec>;
   /** Access-log sink (stdout by default). */
   writeAccessLog?: (line: string) => void;
+  /** Diagnostics (rejected settings); default a "telemetry" logger on stderr. */
+  log?: Logger;
   /** Circuit state for tsmesh_circuit_open, read at scrape time. */
   circuitStates?: SidecarMetricSources["circuitStates"];
 }
@@ -37,18 +40,22 @@ export interface Observability {
   outbound: Middleware[];
   /** Directly under the retry layer: CLIENT span per attempt. */
   attempt: Middleware;
-  /** On every accepted snapshot. Throws (changing nothing) on bad tracing settings. */
+  /**
+   * On every accepted snapshot. Never throws: bad tracing settings are logged and the previous
+   * ones kept, so telemetry cannot block a config update.
+   */
   applySnapshot(snap: { version: string; meshConfig: Partial<MeshConfigSpec> }): void;
   /** Flush spans (bounded) on shutdown. */
   close(timeoutMs?: number): Promise<void>;
 }
 
 export function createObservability(opts: ObservabilityOptions): Observability {
-  const { registry, meshConfig, writeAccessLog, circuitStates, ...telemetryOpts } = opts;
+  const { registry, meshConfig, writeAccessLog, circuitStates, log: _log, ...telemetryOpts } = opts;
   const telemetry = startSidecarTelemetry({ ...telemetryOpts, meshConfig });
   const metrics = createSidecarMetrics(registry, { circuitStates });
   const accessLog = createAccessLog({ service: opts.service, meshConfig, write: writeAccessLog });
   const tracer = telemetry.tracer;
+  const log = opts.log ?? createLogger("telemetry").child({ service: opts.service });
   return {
     telemetry,
     metrics,
@@ -65,7 +72,15 @@ export function createObservability(opts: ObservabilityOptions): Observability {
     ],
     attempt: outboundTracingLayer({ tracer }),
     applySnapshot(snap) {
-      telemetry.applyMeshConfig(snap.meshConfig);
+      try {
+        telemetry.applyMeshConfig(snap.meshConfig);
+      } catch (err) {
+        log.warn("tracing settings rejected, keeping the previous ones", {
+          code: "TSMESH_ERR_TRACING_CONFIG",
+          version: snap.version,
+          error: (err as Error).message,
+        });
+      }
       accessLog.configure(snap.meshConfig);
       setConfigVersion(metrics, snap.version);
     },
