@@ -11,7 +11,7 @@ import type { Command } from "commander";
 import { createLogger, type Logger } from "../../log.js";
 import { readTrustBundle } from "../../pki/index.js";
 import { api, CliError } from "../api-client.js";
-import { joinMesh, resolveBootstrap, type BootstrapSettings, type MeshMembership } from "../../../sidecar/bootstrap/index.js";
+import { BootstrapFlagError, joinMesh, resolveBootstrap, type BootstrapSettings, type MeshMembership } from "../../../sidecar/bootstrap/index.js";
 import { loadSnapshotFile } from "../../../sidecar/config/snapshot-file.js";
 import { loadTlsFiles, type TlsMaterial } from "../../../sidecar/config/tls-material.js";
 import { startSidecar, type Sidecar } from "../../../sidecar/main.js";
@@ -110,7 +110,8 @@ export function register(program: Command): void {
       let membership: MeshMembership | undefined;
       const fail = async (err: unknown): Promise<never> => {
         const e = err as Error & { code?: string };
-        if (err instanceof CliError) process.stderr.write(`error: ${e.message}\n`);
+        // Usage and API errors read best as one plain line; anything else goes to the JSON log.
+        if (err instanceof CliError || err instanceof BootstrapFlagError) process.stderr.write(`error: ${e.message}\n`);
         else log.error("tsmesh run failed before starting the app", { error: e.message, code: e.code });
         await membership?.stop();
         await sidecar?.close();
