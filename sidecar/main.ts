@@ -104,7 +104,12 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   identity.subscribe(rebuildTls);
   config.subscribe((snap, prev) => {
     const next = buildOutboundState(snap);
-    obs.applySnapshot(snap);
+    try {
+      obs.applySnapshot(snap);
+    } catch (err) {
+      // Telemetry settings are not worth refusing routing config over: keep the old ones.
+      log.warn("telemetry settings of the new config rejected", { version: snap.version, error: (err as Error).message });
+    }
     outbound = next;
     pools.retain(next.poolKeys);
     pickers.retain(next.concretes);

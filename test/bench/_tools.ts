@@ -61,14 +61,42 @@ export function rssMb(pid: number): number {
   return m ? round(Number(m[1]) / 1024, 1) : NaN;
 }
 
-/** Spawns a node script that prints its port as the first stdout line. */
-export function spawnWithPort(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ proc: ChildProcess; port: number }> {
+export interface H2loadResult {
+  rps: number;
+  meanMs: number;
+  errors: number;
+}
+
+/** HTTP/2 prior knowledge (h2c): `clients` connections x `streams` concurrent streams each. */
+export async function h2load(url: string, authority: string | undefined, seconds: number, clients: number, streams: number): Promise<H2loadResult> {
+  const args = ["-D", String(seconds), "-c", String(clients), "-m", String(streams), "-t", "1"];
+  if (authority) args.push("-H", `:authority: ${authority}`);
+  const out = await run("h2load", [...args, url], (seconds + 20) * 1000);
+  const rps = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out)?.[1] ?? 0);
+  const meanMs = parseTime(/time for request:\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1]);
+  const failed = /requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, (\d+) errored/.exec(out);
+  const non2xx = /status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
+  const errors = (failed ? Number(failed[1]) + Number(failed[2]) : 0) + (non2xx ? Number(non2xx[1]) + Number(non2xx[2]) + Number(non2xx[3]) : 0);
+  return { rps: Math.round(rps), meanMs: meanMs, errors };
+}
+
+function parseTime(text: string | undefined): number {
+  if (!text) return NaN;
+  const v = Number.parseFloat(text);
+  if (text.endsWith("us")) return round(v / 1000);
+  if (text.endsWith("ms")) return round(v);
+  return round(v * 1000);
+}
+
+/** Spawns a node script that prints its port(s) as the first stdout line. */
+export function spawnWithPort(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ proc: ChildProcess; port: number; ports: number[] }> {
   const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: opts.env ?? process.env });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args[0]} printed no port`)), 10_000);
     createInterface({ input: proc.stdout! }).once("line", (line) => {
       clearTimeout(timer);
-      resolve({ proc, port: Number(line) });
+      const ports = line.trim().split(/\s+/).map(Number);
+      resolve({ proc, port: ports[0]!, ports });
     });
     proc.once("exit", (code) => reject(new Error(`${args[0]} exited ${code}`)));
   });

@@ -5,7 +5,8 @@
 //   nginx-2hop        client -> nginx -> nginx -> app
 //   sidecar-1hop      client -> sidecar inbound (PERMISSIVE plaintext) -> app
 //   sidecar-pair-mtls client -> sidecar A outbound -> mTLS -> sidecar B inbound -> app
-// and the sidecars' RSS and CPU per 1,000 rps. Prints one JSON summary line (plus progress on
+// and the sidecars' RSS and CPU per 1,000 rps; then HTTP/2 (h2load, h2c to the first hop) direct
+// vs through the sidecar pair (h2 over mTLS between the sidecars). Prints one JSON summary line (plus progress on
 // stderr). Bounded: every phase has a fixed duration. Usage:
 //   node dist/test/bench/dataplane.js [wrkSeconds=5] [heySeconds=5]
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -16,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "../../shared/net/free-port.js";
 import { createTestPki } from "../harness/mesh-certs.js";
 import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
-import { cpuSeconds, hey, round, rssMb, spawnWithPort, wrk, type HeyResult, type WrkResult } from "./_tools.js";
+import { cpuSeconds, h2load, hey, round, rssMb, spawnWithPort, wrk, type H2loadResult, type HeyResult, type WrkResult } from "./_tools.js";
 
 const WRK_SECONDS = Number(process.argv[2] ?? 5);
 const HEY_SECONDS = Number(process.argv[3] ?? 5);
@@ -100,12 +101,15 @@ try {
   const quiet = { meshConfig: { trustDomain: "cluster.local", mtls: "PERMISSIVE" as const, logLevel: "warn" as const } };
   const b = await startSidecarProcess({ service: "b", appPort: app.port, certs: pki.issue("b"), dir, snapshot: snapshotOf(quiet) });
   sidecars.push(b);
+  // The h2c app listens on its own port, so HTTP/2 goes to a second service.
+  const b2 = await startSidecarProcess({ service: "b2", appPort: app.ports[1]!, certs: pki.issue("b2"), dir, snapshot: snapshotOf(quiet) });
+  sidecars.push(b2);
   const a = await startSidecarProcess({
     service: "a",
     appPort: 1,
     certs: pki.issue("a"),
     dir,
-    snapshot: snapshotOf({ ...quiet, endpoints: { b: endpointsAt("b", [b.inbound]) } }),
+    snapshot: snapshotOf({ ...quiet, endpoints: { b: endpointsAt("b", [b.inbound]), b2: endpointsAt("b2", [b2.inbound]) } }),
   });
   sidecars.push(a);
   const pidA = a.proc.pid!;
@@ -119,6 +123,16 @@ try {
   ];
   const rows: Record<string, Row> = {};
   for (const t of targets) rows[t.name] = await measure(t);
+  const h2: Record<string, H2loadResult> = {};
+  for (const [name, url, authority] of [
+    ["direct-h2c", `http://127.0.0.1:${app.ports[1]}/`, undefined],
+    ["sidecar-pair-mtls-h2", `http://127.0.0.1:${a.outbound}/`, "b2"],
+  ] as [string, string, string | undefined][]) {
+    log(`${name}: h2load ${WRK_SECONDS}s c=4 m=8`);
+    await h2load(url, authority, 1, 2, 4);
+    h2[name] = await h2load(url, authority, WRK_SECONDS, 4, 8);
+    log(`${name}: ${JSON.stringify(h2[name])}`);
+  }
   const r = (k: string) => rows[k]!;
   const ratio = (x: number, y: number) => round(x / y);
   const addedP99 = (k: string) => round(r(k).fixed.p99Ms - r("direct").fixed.p99Ms);
@@ -128,6 +142,7 @@ try {
     wrk: { seconds: WRK_SECONDS, connections: CONNECTIONS },
     fixedRate: { rps: FIXED_RPS, seconds: HEY_SECONDS, workers: HEY_WORKERS },
     results: rows,
+    http2: { clients: 4, streamsPerClient: 8, results: h2, sidecarPairVsDirectRps: round(h2["sidecar-pair-mtls-h2"]!.rps / h2["direct-h2c"]!.rps) },
     ratios: {
       sidecar1hopVsNginx1hopRps: ratio(r("sidecar-1hop").wrk.rps, r("nginx-1hop").wrk.rps),
       sidecarPairVsNginx2hopRps: ratio(r("sidecar-pair-mtls").wrk.rps, r("nginx-2hop").wrk.rps),
