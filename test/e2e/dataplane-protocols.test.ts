@@ -96,6 +96,26 @@ describe("HTTP/2 and gRPC through the mesh", () => {
     }
   });
 
+  it("an HTTP/2 request with oversized headers is refused and the listener keeps serving", async () => {
+    const outcome = await new Promise<string>((resolve) => {
+      const session = http2.connect(`http://127.0.0.1:${a.outbound}`);
+      session.on("error", () => resolve("session-error"));
+      const stream = session.request({ ":path": "/", ":authority": "web", "x-big": "a".repeat(20 * 1024) });
+      stream.on("response", (h) => {
+        resolve(`status-${h[":status"]}`);
+        session.destroy();
+      });
+      stream.on("error", () => {
+        resolve("stream-error");
+        session.destroy();
+      });
+      stream.end();
+    });
+    expect(outcome).not.toBe("status-200");
+    expect(a.proc.exitCode).toBeNull();
+    expect((await h2get(a.outbound, "web", "/after")).status).toBe(200);
+  });
+
   it("gRPC to a service without endpoints fails UNAVAILABLE, not a hang", async () => {
     const client = echoClientVia(a.outbound, "nosuch");
     try {
