@@ -2,6 +2,7 @@
 // certificate, and an upstream presenting the wrong SPIFFE ID; PERMISSIVE accepts plaintext.
 // The sidecars keep serving after each refusal.
 import { readFileSync } from "node:fs";
+import http2 from "node:http2";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
@@ -95,6 +96,21 @@ describe("STRICT inbound", () => {
     expect(await tlsGet(strict.inbound, { ca: pki.caFile })).not.toBe("200");
     expect(strict.proc.exitCode).toBeNull();
     expect(await viaClient("b")).toEqual({ status: 200, code: undefined });
+  });
+
+  it("the same check holds for HTTP/2 (one session per peer): 502 with the identity error code", async () => {
+    const reply = await new Promise<{ status: number; code: unknown }>((resolve, reject) => {
+      const session = http2.connect(`http://127.0.0.1:${client.outbound}`);
+      session.on("error", reject);
+      const stream = session.request({ ":path": "/", ":authority": "c" });
+      stream.on("response", (h) => {
+        resolve({ status: Number(h[":status"]), code: h["x-tsmesh-error"] });
+        session.destroy();
+      });
+      stream.on("error", reject);
+      stream.end();
+    });
+    expect(reply).toEqual({ status: 502, code: "TSMESH_ERR_PEER_IDENTITY" });
   });
 });
 
