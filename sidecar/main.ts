@@ -115,7 +115,13 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     pickers.retain(next.concretes);
     for (const [service, eps] of next.endpoints) detectors.setEndpoints(service, eps.map((e) => e.address));
     log.setLevel(snap.meshConfig.logLevel);
-    if (prev && JSON.stringify(prev.trustBundle) !== JSON.stringify(snap.trustBundle)) rebuildTls();
+    if (prev && JSON.stringify(prev.trustBundle) !== JSON.stringify(snap.trustBundle)) {
+      try {
+        rebuildTls();
+      } catch (err) {
+        log.error("trust bundle of the new config rejected, keeping the current TLS context", { version: snap.version, error: (err as Error).message });
+      }
+    }
     log.info("config applied", { version: snap.version, routes: snap.routes.length, services: next.endpoints.size });
   });
 
