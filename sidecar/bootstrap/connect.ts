@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import type { Logger } from "../../shared/log.js";
-import { WorkloadIdentity } from "../identity/index.js";
+import { identityCacheDir, WorkloadIdentity } from "../identity/index.js";
 import type { Sidecar } from "../main.js";
 import { XdsClient } from "../xds/index.js";
 
@@ -22,7 +22,7 @@ export interface JoinOptions {
   instanceId?: string;
   /** Subscribe to config push (false when a static --config is in use). Default true. */
   subscribe?: boolean;
-  /** Last-known-good config file. */
+  /** Last-known-good config file; the workload certificate is cached beside it (identityCacheDir). */
   cacheFile?: string;
   /** How long the first certificate may take per control-plane address (default 30 s). */
   startTimeoutMs?: number;
@@ -47,6 +47,7 @@ async function firstCertificate(sidecar: Sidecar, opts: JoinOptions): Promise<Wo
       registry: sidecar.registry,
       log: opts.log,
       startTimeoutMs: opts.startTimeoutMs ?? 30_000,
+      cacheDir: opts.cacheFile ? identityCacheDir(opts.cacheFile) : undefined,
     });
     try {
       identity.on("rotate", (state) => sidecar.identity.set(state));

@@ -8,6 +8,7 @@ import { DEFAULT_NAMESPACE, DEFAULT_TRUST_DOMAIN, spiffeId } from "../../shared/
 import type { Logger } from "../../shared/log.js";
 import { status } from "@grpc/grpc-js";
 import { createCsr, generateKeyPairAsync, normalizeBundle, splitPemCerts } from "../../shared/pki/index.js";
+import { loadIdentityCache, saveIdentityCache } from "./cert-cache.js";
 import { callSign } from "./client.js";
 import { backoffMs, renewAt } from "./schedule.js";
 
@@ -47,6 +48,11 @@ export interface IdentityOptions {
   retryMaxMs?: number;
   /** How long start() keeps retrying while the control plane is unreachable; default 30 s. */
   startTimeoutMs?: number;
+  /**
+   * Directory (0700) where every new certificate + key is kept (0600); start() uses a still-valid
+   * one from there instead of the token, so a restart needs no control plane. Unset: no cache.
+   */
+  cacheDir?: string;
 }
 
 // The control plane is not (yet) reachable: worth retrying. Anything else (refused token,
@@ -89,6 +95,8 @@ export class WorkloadIdentity extends EventEmitter<IdentityEvents> {
    * the control plane is unreachable (up to startTimeoutMs); a refusal fails at once.
    */
   async start(): Promise<IdentityState> {
+    const cached = await this.fromCache();
+    if (cached) return cached;
     const token = this.opts.token;
     if (!token) throw new Error("TSMESH_ERR_NO_TOKEN: a bootstrap token is needed for the first certificate");
     const deadline = Date.now() + (this.opts.startTimeoutMs ?? 30_000);
@@ -104,6 +112,19 @@ export class WorkloadIdentity extends EventEmitter<IdentityEvents> {
         await new Promise((r) => setTimeout(r, wait));
       }
     }
+  }
+
+  private async fromCache(): Promise<IdentityState | undefined> {
+    const dir = this.opts.cacheDir;
+    if (!dir) return undefined;
+    const { state, reason } = await loadIdentityCache(dir, this.spiffeId, this.initialBundle);
+    if (state) {
+      this.opts.log?.info("using the cached workload certificate; renewing over mTLS when due", { notAfter: state.notAfter.toISOString() });
+      this.install(state, false);
+      return state;
+    }
+    if (reason !== "absent") this.opts.log?.warn("cached workload certificate not usable; using the bootstrap token", { code: "TSMESH_ERR_IDENTITY_CACHE", reason });
+    return undefined;
   }
 
   current(): IdentityState | undefined {
@@ -165,8 +186,14 @@ export class WorkloadIdentity extends EventEmitter<IdentityEvents> {
     };
   }
 
-  private install(s: IdentityState): void {
+  private install(s: IdentityState, persist = true): void {
     this.state = s;
+    if (persist && this.opts.cacheDir) {
+      const dir = this.opts.cacheDir;
+      saveIdentityCache(dir, s).catch((err: unknown) =>
+        this.opts.log?.warn("could not cache the workload certificate", { code: "TSMESH_ERR_IDENTITY_CACHE", dir, error: (err as Error).message }),
+      );
+    }
     this.failures = 0;
     this.updateGauge();
     this.opts.log?.info("workload certificate installed", { spiffeId: s.spiffeId, serial: s.serial, notAfter: s.notAfter.toISOString() });
