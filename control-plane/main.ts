@@ -100,7 +100,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const plugins = opts.plugins ?? DEFAULT_GRPC_PLUGINS;
     for (const p of plugins) if (p.close) cleanups.push(() => p.close!());
     const grpcServer = await startGrpc(plugins, ctx, host, opts.grpcPort ?? 15012);
-    cleanups.push(() => shutdownGrpc(grpcServer.server, 5000));
+    cleanups.push(async () => {
+      for (const p of plugins) await Promise.resolve(p.drain?.()).catch((err: unknown) => log.warn("plugin drain failed", { plugin: p.name, err: err as Error }));
+      await shutdownGrpc(grpcServer.server, 5000);
+    });
 
     log.info("control plane ready", { apiPort, grpcPort: grpcServer.port, etcd: etcdEndpoints });
     return { apiPort, grpcPort: grpcServer.port, store, etcdEndpoints, dataDir, adminTokenFile: auth.tokenFile, close };

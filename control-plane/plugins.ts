@@ -29,6 +29,12 @@ export interface GrpcPlugin {
   credentials?(ctx: ControlPlaneContext): grpc.ServerCredentials | Promise<grpc.ServerCredentials>;
   /** Adds services to the server before it binds; may start background work (watches). */
   register(server: grpc.Server, ctx: ControlPlaneContext): void | Promise<void>;
+  /**
+   * First step of shutdown, just before the server's graceful shutdown: end long-lived calls
+   * (e.g. config streams, with UNAVAILABLE) so clients move to another replica at once instead of
+   * the shutdown waiting out its grace period on them.
+   */
+  drain?(): void | Promise<void>;
   /** Stops background work on shutdown, after the server stopped accepting calls. */
   close?(): void | Promise<void>;
 }

@@ -118,6 +118,10 @@ export function pushPlugin(opts: PushPluginOptions = {}): GrpcPlugin & { handles
       handles.set(ctx, { cache, source, discovery, replicaId });
       log.info("config push ready", { replicaId, version: cache.version(), debounceMs });
     },
+    drain() {
+      // Streams end with UNAVAILABLE: sidecars reconnect to another replica right away.
+      for (const r of running.values()) r.discovery.closeAll();
+    },
     async close() {
       for (const r of running.values()) {
         r.discovery.closeAll();
