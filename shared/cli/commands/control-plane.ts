@@ -46,6 +46,26 @@ export function register(program: Command): void {
       };
       if (webhookPort === undefined && (flags.webhookCert || flags.webhookKey)) usage("--webhook-cert/--webhook-key need --webhook-port");
       if (webhookPort !== undefined && (!flags.webhookCert || !flags.webhookKey)) usage("--webhook-port needs --webhook-cert and --webhook-key");
+      // Handlers first: a signal during startup (embedded etcd still coming up) must not kill the
+      // process with the default action and orphan the etcd child. Until startup is done there is
+      // nothing to close yet; the signal is remembered and acted on right after.
+      let stopping = false;
+      const started: { closeAll?: () => Promise<unknown> } = {};
+      const shutdown = () =>
+        started.closeAll!().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info("shutting down", { signal, starting: !started.closeAll });
+        const force = setTimeout(() => process.exit(1), 15_000);
+        force.unref();
+        if (started.closeAll) void shutdown();
+      };
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.once("SIGINT", () => stop("SIGINT"));
       const cp = await startControlPlane({
         etcd: flags.etcd ? flags.etcd.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
         apiPort: port(flags.apiPort, "--api-port"),
@@ -64,19 +84,7 @@ export function register(program: Command): void {
           throw err;
         }
       }
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info("shutting down", { signal });
-        const force = setTimeout(() => process.exit(1), 15_000);
-        force.unref();
-        Promise.all([webhook?.close(), cp.close()]).then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once("SIGTERM", () => stop("SIGTERM"));
-      process.once("SIGINT", () => stop("SIGINT"));
+      started.closeAll = () => Promise.all([webhook?.close(), cp.close()]);
+      if (stopping) void shutdown();
     });
 }

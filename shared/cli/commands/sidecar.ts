@@ -63,6 +63,20 @@ export function register(program: Command): void {
       const log = createLogger("sidecar").child({ service: flags.service });
       let sidecar: Sidecar | undefined;
       let membership: MeshMembership | undefined;
+      const up: { running?: Sidecar } = {};
+      let stopping = false;
+      // Handlers first: a signal while starting (e.g. waiting for the CA) closes what is already
+      // up and exits instead of dying by the default action; once running it drains.
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info("signal received, draining", { signal, starting: !up.running });
+        void membership?.stop();
+        if (up.running) void up.running.drain().then(() => process.exit(0));
+        else void Promise.resolve(sidecar?.close()).finally(() => process.exit(0));
+      };
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.once("SIGINT", () => stop("SIGINT"));
       try {
         const bootstrap = resolveBootstrap(flags);
         let tls: TlsMaterial | undefined;
@@ -101,31 +115,27 @@ export function register(program: Command): void {
           });
         }
       } catch (err) {
+        if (stopping) return;
         const e = err as Error & { code?: string };
         log.error("sidecar failed to start", { error: e.message, code: e.code });
         await membership?.stop();
         await sidecar?.close();
         process.exit(1);
       }
-      const running = sidecar;
-      const stop = (signal: string) => {
-        log.info("signal received, draining", { signal });
-        void membership?.stop();
-        void running.drain().then(() => process.exit(0));
-      };
+      if (stopping) return;
+      const started = sidecar;
+      up.running = started;
       // SIGHUP re-reads --config: a hot update without a control plane (in-flight requests go on).
       if (flags.config) {
         const file = flags.config;
         process.on("SIGHUP", () => {
           try {
-            running.config.set(loadSnapshotFile(file));
+            started.config.set(loadSnapshotFile(file));
           } catch (err) {
             const e = err as Error & { code?: string };
             log.error("config reload rejected, keeping the current one", { error: e.message, code: e.code });
           }
         });
       }
-      process.once("SIGTERM", () => stop("SIGTERM"));
-      process.once("SIGINT", () => stop("SIGINT"));
     });
 }
