@@ -1,5 +1,6 @@
 // One Certificates.Sign call to the control plane over TLS. The server is checked by its SPIFFE ID
 // (the control plane's), not by host name, so any address that reaches it works.
+import { isIP } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { spiffeId } from "../../shared/identity.js";
 import { spiffeIdOf } from "../../shared/pki/index.js";
@@ -47,11 +48,22 @@ export function controlPlaneCredentials(opts: {
   );
 }
 
+/**
+ * Channel options for a control-plane address. grpc-js sends the target's host as TLS SNI, and an
+ * IP there is against RFC 6066 (Node prints DEP0123). The server is verified by SPIFFE ID, not by
+ * this name, so for an IP target we send "localhost" (always a SAN of the serving certificate).
+ * DNS names go unchanged.
+ */
+export function controlPlaneChannelOptions(address: string): grpc.ChannelOptions {
+  const host = address.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+  return isIP(host) ? { "grpc.ssl_target_name_override": "localhost" } : {};
+}
+
 export async function callSign(opts: SignCallOptions): Promise<SignResponseMsg> {
   const creds = controlPlaneCredentials(opts);
   const { Certificates } = loadMeshProto();
   // A fresh channel per call: the client certificate changes with every renewal, and calls are rare.
-  const client = new Certificates(opts.address, creds) as unknown as SignClient;
+  const client = new Certificates(opts.address, creds, controlPlaneChannelOptions(opts.address)) as unknown as SignClient;
   try {
     return await new Promise<SignResponseMsg>((resolve, reject) => {
       client.Sign(

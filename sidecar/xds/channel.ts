@@ -4,7 +4,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { spiffeIdOf } from "../../shared/pki/index.js";
 import { loadMeshProto, type DiscoveryRequestMsg, type DiscoveryResponseMsg } from "../../shared/proto/load.js";
-import { CONTROL_PLANE_ID } from "../identity/client.js";
+import { CONTROL_PLANE_ID, controlPlaneChannelOptions } from "../identity/client.js";
 
 export interface ClientTls {
   keyPem: string;
@@ -36,6 +36,7 @@ export function openStream(address: string, tls: ClientTls, trustDomain: string,
     "grpc.keepalive_timeout_ms": 10_000,
     // The channel is used for one stream; we do the reconnecting (to the next address).
     "grpc.initial_reconnect_backoff_ms": 100,
+    ...controlPlaneChannelOptions(address),
     ...channelOptions,
   }) as unknown as DiscoveryClient;
   const call = client.Stream();
