@@ -1,5 +1,7 @@
 // Admin listener (15020): /live, /ready (certificate + config present), /config_dump (snapshot and
 // certificate metadata, never keys), /metrics (the sidecar's registry), POST /quit (graceful exit).
+// Probes and scrapes come from outside the pod; /quit and /config_dump answer loopback callers
+// only (Envoy keeps its admin on localhost for the same reason).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
@@ -13,6 +15,12 @@ export interface AdminSources {
   quit: () => void;
 }
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+
+export function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && LOOPBACK.test(address);
+}
+
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   const data = JSON.stringify(body, null, 2) + "\n";
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(data) });
@@ -23,6 +31,9 @@ export function createAdminServer(src: AdminSources): http.Server {
   return http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     const method = req.method ?? "GET";
+    if ((path === "/quit" || path === "/config_dump") && !isLoopback(req.socket.remoteAddress)) {
+      return json(res, 403, { error: `${path} is only served to loopback callers`, code: "TSMESH_ERR_ADMIN_LOCAL_ONLY" });
+    }
     if (path === "/quit") {
       if (method !== "POST") return json(res, 405, { error: "use POST /quit", code: "TSMESH_ERR_METHOD" });
       json(res, 202, { status: "draining" });
