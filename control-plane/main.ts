@@ -6,6 +6,7 @@ import { createLogger, type Logger } from "../shared/log.js";
 import { AdminAuth, createApiMetrics, createApiServer, listen } from "./api/index.js";
 import { DEFAULT_GRPC_PLUGINS, type ControlPlaneContext, type GrpcPlugin } from "./plugins.js";
 import { createStore, startEtcd, type EtcdProcess, type Store } from "./store/index.js";
+import { createControlPlaneTracing } from "./telemetry/index.js";
 
 export interface ControlPlaneOptions {
   /** External etcd client URLs; without them an embedded etcd runs in <dataDir>/etcd. */
@@ -86,7 +87,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     // Resolved lazily per request if etcd is not reachable yet; never fatal.
     await auth.init().catch((err: unknown) => log.warn("admin token not initialised yet (etcd unreachable)", { err: err as Error }));
 
-    const api = createApiServer({ store, auth, metrics, log: log.child({ component: "api" }) });
+    // API-write spans; exported only with TSMESH_OTLP_ENDPOINT (a no-op otherwise).
+    const tracing = createControlPlaneTracing({ instanceId: process.env.TSMESH_REPLICA_ID || undefined, log: log.child({ component: "tracing" }) });
+    cleanups.push(() => tracing.shutdown());
+    const api = createApiServer({ store, auth, metrics, tracing, log: log.child({ component: "api" }) });
     const apiPort = await listen(api, opts.apiPort ?? 15000, host);
     cleanups.push(
       () =>

@@ -1,6 +1,7 @@
 // Control-plane metrics on their own prom-client registry (not the global one), so several
 // control planes in one test process do not collide.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { createControlPlaneMetrics } from "../../shared/metrics/index.js";
 
 export interface ApiMetrics {
   registry: Registry;
@@ -27,11 +28,7 @@ export function createApiMetrics(): ApiMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
-    etcdErrors: new Counter({
-      name: "tsmesh_etcd_errors_total",
-      help: "etcd calls that failed because etcd was unreachable, by store operation.",
-      labelNames: ["op"],
-      registers: [registry],
-    }),
+    // tsmesh_cp_etcd_errors_total{op}: one control-plane metric family (shared/metrics names).
+    etcdErrors: createControlPlaneMetrics(registry).etcdErrors,
   };
 }

@@ -3,6 +3,8 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../shared/log.js";
+import { KINDS } from "../../shared/schema/kinds.js";
+import type { ControlPlaneTracing } from "../telemetry/tracing.js";
 import { ConflictError, StoreUnavailableError, type Store } from "../store/index.js";
 import type { AdminAuth } from "./auth.js";
 import { ApiError } from "./errors.js";
@@ -15,7 +17,12 @@ export interface ApiServerDeps {
   auth: AdminAuth;
   metrics: ApiMetrics;
   log: Logger;
+  /** Spans for writes (PUT, DELETE, POST); a no-op without an OTLP endpoint. */
+  tracing?: Pick<ControlPlaneTracing, "traceApiWrite">;
 }
+
+const WRITES = new Set(["PUT", "DELETE", "POST"]);
+const kindOfPlural = (plural: string | undefined): string | undefined => Object.entries(KINDS).find(([, d]) => d.plural === plural)?.[0];
 
 function toApiError(err: unknown, log: Logger): ApiError {
   if (err instanceof ApiError) return err;
@@ -46,7 +53,18 @@ async function dispatch(routes: readonly RouteDef[], deps: ApiServerDeps, req: I
     const allow = Object.keys(route.methods).join(", ");
     throw new ApiError(405, "TSMESH_ERR_METHOD_NOT_ALLOWED", `${req.method} not allowed; use ${allow}`, undefined, { allow });
   }
-  return { result: await handler({ req, url, params, store: deps.store }), pattern: route.pattern };
+  const run = () => handler({ req, url, params, store: deps.store });
+  if (!deps.tracing || !WRITES.has(req.method ?? "")) return { result: await run(), pattern: route.pattern };
+  // Errors become results inside the span, so it carries the status code the client gets.
+  const result = await deps.tracing.traceApiWrite(
+    { method: req.method!, route: route.pattern.replace(/:(\w+)/g, "{$1}"), kind: kindOfPlural(params.plural), name: params.name, headers: req.headers },
+    () => run().catch((err: unknown) => errorResult(toApiError(err, deps.log))),
+  );
+  return { result, pattern: route.pattern };
+}
+
+function errorResult(e: ApiError): ApiResult {
+  return { status: e.status, body: e.toJSON(), headers: e.headers };
 }
 
 export function createApiServer(deps: ApiServerDeps): http.Server {
@@ -63,9 +81,8 @@ export function createApiServer(deps: ApiServerDeps): http.Server {
           return ok.result;
         },
         (err: unknown) => {
-          const e = toApiError(err, deps.log);
           pattern = matchRoute(routes, url.pathname)?.route.pattern ?? "unmatched";
-          return { status: e.status, body: e.toJSON(), headers: e.headers };
+          return errorResult(toApiError(err, deps.log));
         },
       )
       .then((result) => {

@@ -78,5 +78,5 @@ it("keeps every acknowledged write across an etcd restart and answers 503 meanwh
   for (const [name, rv] of acked) expect(stored.get(name), name).toBe(rv);
 
   const metrics = await (await fetch(`${base}/metrics`)).text();
-  expect(metrics).toMatch(/tsmesh_etcd_errors_total\{op="put"\} [1-9]/);
+  expect(metrics).toMatch(/tsmesh_cp_etcd_errors_total\{op="put"\} [1-9]/);
 });

@@ -54,7 +54,7 @@ describe("REST API", () => {
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const m = await (await fetch(`${base}/metrics`)).text();
     expect(m).toContain("tsmesh_api_requests_total");
-    expect(m).toContain("tsmesh_etcd_errors_total");
+    expect(m).toContain("tsmesh_cp_etcd_errors_total");
   });
 
   it("requires the bearer token: 401 without, 403 wrong", async () => {
