@@ -93,6 +93,25 @@ describe("HTTP/1.1 through two sidecars with mTLS", () => {
     expect(body.headers["x-forwarded-client-cert"]).toBe(`By=${serviceIdentity("b")};URI=${serviceIdentity("a")}`);
   });
 
+  it("chunked request body, Expect: 100-continue and HEAD pass through", async () => {
+    const { Readable } = await import("node:stream");
+    const chunked = await request(`http://127.0.0.1:${a.outbound}/chunked`, {
+      method: "PUT",
+      headers: { host: "b" },
+      body: Readable.from(["part-1;", "part-2;", "part-3"]),
+    });
+    expect(chunked.statusCode).toBe(200);
+    const echoed = (await chunked.body.json()) as EchoReply;
+    expect(echoed.body).toBe("part-1;part-2;part-3");
+    // (The retry layer buffers small bodies for replay, so the app may see a Content-Length.)
+    const cont = await rawExchange(a.outbound, "PUT /expect HTTP/1.1\r\nHost: b\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+    expect(cont).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/);
+    expect(cont).toContain('"body":"hello"');
+    const head = await request(`http://127.0.0.1:${a.outbound}/head`, { method: "HEAD", headers: { host: "b" } });
+    expect(head.statusCode).toBe(200);
+    expect(await head.body.text()).toBe("");
+  });
+
   it("absolute-URI request (HTTP_PROXY style) routes by the URI's host", async () => {
     const reply = await rawExchange(a.outbound, "GET http://b:9080/via-proxy HTTP/1.1\r\nHost: b:9080\r\nConnection: close\r\n\r\n");
     expect(reply).toMatch(/^HTTP\/1\.1 200/);
