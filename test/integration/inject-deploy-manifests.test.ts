@@ -1,6 +1,7 @@
 // Everything under deploy/ that is YAML must parse; Kubernetes objects must have the basic
 // shape; tsmesh resources must pass the same validation as the API; the pieces must agree with
 // each other (ports, names, the webhook's service) and with the injection code.
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +12,28 @@ import { ADMIN_PORT, injectYaml } from "../../shared/inject/index.js";
 
 type Obj = Record<string, unknown>;
 const ROOT = fileURLToPath(new URL("../../deploy/", import.meta.url));
+const CLI = fileURLToPath(new URL("../../dist/shared/cli/main.js", import.meta.url));
+
+/** Every `tsmesh <sub...> --flags` invocation in a shell snippet: subcommand words and flag names. */
+function tsmeshCalls(shell: string): Array<{ sub: string[]; flags: string[] }> {
+  return shell
+    .split(/[;&|\n]|\$\(|\)/)
+    .map((seg) => seg.trim().split(/\s+/))
+    .filter((w) => w.includes("tsmesh"))
+    .map((w) => {
+      const args = w.slice(w.indexOf("tsmesh") + 1);
+      const firstFlag = args.findIndex((a) => a.startsWith("-"));
+      return { sub: firstFlag < 0 ? args : args.slice(0, firstFlag), flags: args.filter((a) => a.startsWith("--")).map((a) => a.split("=")[0]!) };
+    });
+}
+
+const helpCache = new Map<string, string>();
+/** The CLI's own option list for a subcommand (the built CLI: `npm run build` first). */
+function optionsOf(sub: string[]): Set<string> {
+  const key = sub.join(" ");
+  if (!helpCache.has(key)) helpCache.set(key, execFileSync(process.execPath, [CLI, ...sub, "--help"], { encoding: "utf8" }));
+  return new Set(helpCache.get(key)!.match(/--[a-z][a-z-]*/g));
+}
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -112,6 +135,47 @@ describe("deploy/ manifests", () => {
       expect(s[`${svc}-sidecar`]!.network_mode).toBe(`service:${svc}`);
       expect(s[`${svc}-sidecar`]!.image).toBe("tsmesh/tsmesh:0.1.0"); // via YAML merge keys
       expect((s[`${svc}-sidecar`]!.command as string[])[0]).toContain(`tsmesh sidecar --service ${svc} `);
+    }
+  });
+
+  it("docker-compose: sidecars get the CA bundle and their token from env (not argv); every tsmesh flag exists in the CLI", () => {
+    const [compose] = docsOf(join(ROOT, "docker-compose.yml")) as [{ services: Record<string, Obj>; volumes: Obj }];
+    const s = compose.services;
+    const mounts = (svc: string) => ((s[svc]!.volumes as string[] | undefined) ?? []).map((v) => v.split(":"));
+    const checked: string[] = [];
+    for (const [name, svc] of Object.entries(s)) {
+      if (svc.image !== "tsmesh/tsmesh:0.1.0") continue;
+      // Entrypoint `tsmesh`: the command array is its argv; `sh -c` entrypoints: shell snippets.
+      const cmd = svc.command as string[];
+      const calls = svc.entrypoint ? cmd.flatMap((c) => tsmeshCalls(c)) : [{ sub: [cmd[0]!], flags: cmd.filter((a) => a.startsWith("--")) }];
+      for (const { sub, flags } of calls) {
+        const known = optionsOf(sub);
+        for (const f of flags) expect(known.has(f), `${name}: tsmesh ${sub.join(" ")} ${f}`).toBe(true);
+        checked.push(`${name}:${sub.join(" ")}`);
+      }
+    }
+    expect(checked).toEqual(expect.arrayContaining(["control-plane:control-plane", "tokens:token create", "frontend-sidecar:sidecar", "orders-sidecar:sidecar", "inventory-sidecar:sidecar"]));
+
+    // The tokens one-shot writes <svc>.token + bundle.crt into the bootstrap volume, from the CA dir of the control plane's data volume.
+    const cpData = mounts("control-plane").find(([v]) => v === "tsmesh-data")!;
+    const tokensScript = (s.tokens!.command as string[]).join("\n");
+    expect(tokensScript).toContain(`${cpData[1]}/certs/bundle.crt`);
+    const bootstrapDir = mounts("tokens").find(([v]) => v === "tsmesh-bootstrap")![1]!;
+    expect(Object.keys(compose.volumes)).toContain("tsmesh-bootstrap");
+    for (const svc of ["frontend", "orders", "inventory"]) {
+      const side = s[`${svc}-sidecar`]!;
+      const script = (side.command as string[]).join("\n");
+      const [call] = tsmeshCalls(script).filter((c) => c.sub[0] === "sidecar");
+      expect(call!.flags).toContain("--ca-bundle");
+      expect(call!.flags).not.toContain("--token");
+      expect(call!.flags).not.toContain("--bootstrap-token");
+      expect(script).toContain(`--ca-bundle ${bootstrapDir}/bundle.crt`);
+      expect(script).toContain(`TSMESH_BOOTSTRAP_TOKEN="$$(cat ${bootstrapDir}/${svc}.token)"`);
+      expect(tokensScript.match(/for svc in ([^;]*);/)![1]!.split(/\s+/)).toContain(svc);
+      // Read-only bootstrap volume; no admin token and no CA data volume in a sidecar.
+      expect(mounts(`${svc}-sidecar`)).toEqual([["tsmesh-bootstrap", bootstrapDir, "ro"]]);
+      expect(JSON.stringify(side.environment ?? {})).not.toContain("TSMESH_TOKEN");
+      expect((side.depends_on as Obj).tokens).toEqual({ condition: "service_completed_successfully" });
     }
   });
 });
