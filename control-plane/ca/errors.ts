@@ -7,7 +7,8 @@ export type CaErrorCode =
   | "TSMESH_ERR_TOKEN_INVALID"
   | "TSMESH_ERR_NO_IDENTITY"
   | "TSMESH_ERR_CERT_REJECTED"
-  | "TSMESH_ERR_STORE_UNAVAILABLE";
+  | "TSMESH_ERR_STORE_UNAVAILABLE"
+  | "TSMESH_ERR_TOKEN_REVIEW_UNAVAILABLE";
 
 const STATUS: Record<CaErrorCode, status> = {
   TSMESH_ERR_CSR_INVALID: status.INVALID_ARGUMENT,
@@ -16,6 +17,8 @@ const STATUS: Record<CaErrorCode, status> = {
   TSMESH_ERR_NO_IDENTITY: status.UNAUTHENTICATED,
   TSMESH_ERR_CERT_REJECTED: status.UNAUTHENTICATED,
   TSMESH_ERR_STORE_UNAVAILABLE: status.UNAVAILABLE,
+  // The Kubernetes API server could not vouch for a ServiceAccount token (down, RBAC): retry.
+  TSMESH_ERR_TOKEN_REVIEW_UNAVAILABLE: status.UNAVAILABLE,
 };
 
 export class CaError extends Error {

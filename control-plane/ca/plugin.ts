@@ -10,6 +10,7 @@ import { createControlPlaneMetrics } from "../../shared/metrics/index.js";
 import type { ControlPlaneContext, GrpcPlugin } from "../plugins.js";
 import { CA_FILES, initCaDir, loadCaMaterial, type CaMaterial } from "./files.js";
 import { registerCertificates } from "./grpc.js";
+import type { TokenReviewer } from "./token-review.js";
 import { createCaServerCredentials, type CaServerCredentials } from "./server-credentials.js";
 import { DEFAULT_CERT_TTL_MS } from "./signer.js";
 
@@ -30,6 +31,8 @@ export interface CaPluginOptions {
   initIfMissing?: boolean;
   /** How often the directory is re-read; default 30 s. */
   reloadMs?: number;
+  /** Accept Kubernetes ServiceAccount tokens for first certificates (--kube-token-review). */
+  tokenReviewer?: TokenReviewer;
 }
 
 const env = (name: string): string | undefined => process.env[name] || undefined;
@@ -113,6 +116,7 @@ export function caPlugin(opts: CaPluginOptions = {}): GrpcPlugin {
         maxTtlMs: Math.max(defaultTtlMs, opts.maxTtlMs ?? envDuration("TSMESH_CERT_MAX_TTL") ?? DEFAULT_CERT_TTL_MS),
         log: ctx.log.child({ component: "ca" }),
         certsIssued: createControlPlaneMetrics(ctx.metrics).certsIssued,
+        tokenReviewer: opts.tokenReviewer,
       });
       bundles.set(ctx, () => st.material!.bundle);
       st.reloadTimer = setInterval(() => void reload(ctx, st), opts.reloadMs ?? 30_000);

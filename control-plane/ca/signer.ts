@@ -10,6 +10,7 @@ import type { SignRequestMsg, SignResponseMsg } from "../../shared/proto/load.js
 import { CaError } from "./errors.js";
 import type { CaMaterial } from "./files.js";
 import { readToken, recordIssued, type TokenClaim } from "./store.js";
+import { looksLikeJwt, type TokenReviewer } from "./token-review.js";
 
 export const DEFAULT_CERT_TTL_MS = 24 * 3600_000;
 const MAX_CSR_BYTES = 16 * 1024;
@@ -25,11 +26,13 @@ export interface SignerDeps {
   maxTtlMs?: number;
   log?: Logger;
   certsIssued?: Counter;
+  /** Accept Kubernetes ServiceAccount tokens (JWTs) as proof, checked by TokenReview. */
+  tokenReviewer?: TokenReviewer;
 }
 
 export interface ProvedIdentity {
   spiffeId: string;
-  via: "token" | "renewal";
+  via: "token" | "renewal" | "kubernetes";
   claim?: TokenClaim;
 }
 
@@ -49,6 +52,11 @@ function requestedId(csrPem: string): string {
 
 /** Who the caller is: a token (first certificate) wins over a client certificate (renewal). */
 export async function proveIdentity(deps: SignerDeps, token: string, peer: X509Certificate | undefined): Promise<ProvedIdentity> {
+  if (token && deps.tokenReviewer && looksLikeJwt(token)) {
+    // Reusable within its lifetime (bound to the pod), unlike a bootstrap token: nothing to consume.
+    const sa = await deps.tokenReviewer.review(token);
+    return { spiffeId: spiffeId({ trustDomain: deps.trustDomain, namespace: sa.namespace, service: sa.serviceAccount }), via: "kubernetes" };
+  }
   if (token) {
     const claim = await readToken(deps.etcd, token);
     return { spiffeId: spiffeId({ trustDomain: deps.trustDomain, namespace: claim.namespace, service: claim.service }), via: "token", claim };

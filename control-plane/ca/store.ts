@@ -22,8 +22,9 @@ export interface CertRecord {
   spiffeId: string;
   notAfter: string;
   issuedAt: string;
-  /** "token" for a first certificate, "renewal" for one paid for with a valid certificate. */
-  via: "token" | "renewal";
+  /** "token" for a first certificate, "renewal" for one paid for with a valid certificate,
+   * "kubernetes" for one paid for with a ServiceAccount token (TokenReview). */
+  via: "token" | "renewal" | "kubernetes";
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

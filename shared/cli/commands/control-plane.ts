@@ -2,7 +2,9 @@
 // [--token T] [--host 127.0.0.1] [--webhook-port 15017 --webhook-cert F --webhook-key F]`: runs
 // until SIGTERM/SIGINT, then shuts down gracefully. The admission webhook runs only with --webhook-port.
 import type { Command } from "commander";
+import { caPlugin, inClusterTokenReviewer } from "../../../control-plane/ca/index.js";
 import { startControlPlane } from "../../../control-plane/main.js";
+import { DEFAULT_GRPC_PLUGINS, type GrpcPlugin } from "../../../control-plane/plugins.js";
 import { startWebhook, type Webhook } from "../../../control-plane/webhook/index.js";
 import { createLogger } from "../../log.js";
 
@@ -16,6 +18,7 @@ interface Flags {
   webhookPort?: string;
   webhookCert?: string;
   webhookKey?: string;
+  kubeTokenReview?: boolean;
 }
 
 function port(value: string, flag: string): number {
@@ -37,6 +40,7 @@ export function register(program: Command): void {
     .option("--webhook-port <port>", "serve the admission webhook (HTTPS) on this port; none without it")
     .option("--webhook-cert <file>", "webhook serving certificate (PEM; re-read when it changes)")
     .option("--webhook-key <file>", "webhook serving key (PEM)")
+    .option("--kube-token-review", "in a Kubernetes pod: also accept sidecars' ServiceAccount tokens (audience tsmesh) for first certificates, checked with the TokenReview API")
     .action(async (flags: Flags) => {
       const log = createLogger("control-plane");
       const webhookPort = flags.webhookPort === undefined ? undefined : port(flags.webhookPort, "--webhook-port");
@@ -46,6 +50,15 @@ export function register(program: Command): void {
       };
       if (webhookPort === undefined && (flags.webhookCert || flags.webhookKey)) usage("--webhook-cert/--webhook-key need --webhook-port");
       if (webhookPort !== undefined && (!flags.webhookCert || !flags.webhookKey)) usage("--webhook-port needs --webhook-cert and --webhook-key");
+      let plugins: GrpcPlugin[] | undefined;
+      if (flags.kubeTokenReview) {
+        try {
+          const tokenReviewer = inClusterTokenReviewer();
+          plugins = DEFAULT_GRPC_PLUGINS.map((p) => (p.name === "ca" ? caPlugin({ tokenReviewer }) : p));
+        } catch (err) {
+          usage((err as Error).message);
+        }
+      }
       // Handlers first: a signal during startup (embedded etcd still coming up) must not kill the
       // process with the default action and orphan the etcd child. Until startup is done there is
       // nothing to close yet; the signal is remembered and acted on right after.
@@ -73,6 +86,7 @@ export function register(program: Command): void {
         dataDir: flags.dataDir,
         token: flags.token ?? process.env.TSMESH_TOKEN ?? undefined,
         host: flags.host,
+        plugins,
         log,
       });
       let webhook: Webhook | undefined;
