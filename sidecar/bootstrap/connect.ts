@@ -11,6 +11,8 @@ import { XdsClient } from "../xds/index.js";
 
 export interface JoinOptions {
   service: string;
+  /** Namespace of the SPIFFE ID; default the mesh default ("default"). */
+  namespace?: string;
   controlPlanes: string[];
   token: string | undefined;
   /** Anchors that verify the control plane (and peers until a bundle is pushed). */
@@ -41,6 +43,7 @@ async function firstCertificate(sidecar: Sidecar, opts: JoinOptions): Promise<Wo
   for (const controlPlane of opts.controlPlanes) {
     const identity = new WorkloadIdentity({
       service: opts.service,
+      namespace: opts.namespace,
       controlPlane,
       trustBundlePem: opts.trustBundlePem,
       token: opts.token,

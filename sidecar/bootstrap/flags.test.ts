@@ -25,6 +25,15 @@ describe("resolveBootstrap", () => {
     expect(resolveBootstrap(base, { TSMESH_TOKEN: "admin" })?.token).toBeUndefined();
     expect(() => resolveBootstrap({ ...base, token: "a", bootstrapToken: "b" }, {})).toThrow(/differ/);
   });
+  it("--token-file (or TSMESH_BOOTSTRAP_TOKEN_FILE) when no token is given; --namespace, else POD_NAMESPACE", () => {
+    const base = { controlPlane: "127.0.0.1:15012", caBundle: "b.crt" };
+    expect(resolveBootstrap({ ...base, tokenFile: "/sa/token" }, { TSMESH_BOOTSTRAP_TOKEN: "t3" })).toMatchObject({ token: undefined, tokenFile: "/sa/token" });
+    expect(resolveBootstrap(base, { TSMESH_BOOTSTRAP_TOKEN_FILE: "/sa/token" })?.tokenFile).toBe("/sa/token");
+    expect(() => resolveBootstrap({ ...base, token: "t", tokenFile: "/sa/token" }, {})).toThrow(/--token-file/);
+    expect(resolveBootstrap(base, { POD_NAMESPACE: "shop" })?.namespace).toBe("shop");
+    expect(resolveBootstrap({ ...base, namespace: "ops" }, { POD_NAMESPACE: "shop" })?.namespace).toBe("ops");
+    expect(resolveBootstrap(base, {})?.namespace).toBeUndefined();
+  });
   it("needs a CA bundle and well-formed addresses", () => {
     expect(() => resolveBootstrap({ controlPlane: "127.0.0.1:15012" }, {})).toThrow(/--ca-bundle/);
     expect(resolveBootstrap({ controlPlane: "127.0.0.1:15012" }, { TSMESH_CA_BUNDLE: "/x.crt" })?.caBundleFile).toBe("/x.crt");

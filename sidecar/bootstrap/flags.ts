@@ -12,6 +12,10 @@ export interface BootstrapFlags {
   /** --token or --bootstrap-token (the same thing; ARCHITECTURE names --token). */
   token?: string;
   bootstrapToken?: string;
+  /** File holding the token, read at start (e.g. a projected Kubernetes ServiceAccount token). */
+  tokenFile?: string;
+  /** Namespace of the workload's SPIFFE ID; default $POD_NAMESPACE, else the mesh default. */
+  namespace?: string;
   caBundle?: string;
   /** Legacy --ca of the static mode: accepted as the bundle when --ca-bundle is absent. */
   ca?: string;
@@ -23,6 +27,9 @@ export interface BootstrapFlags {
 export interface BootstrapSettings {
   controlPlanes: string[];
   token: string | undefined;
+  /** Read at start when no token was given directly. */
+  tokenFile: string | undefined;
+  namespace: string | undefined;
   caBundleFile: string;
   labels: Record<string, string>;
   advertiseAddress: string | undefined;
@@ -62,11 +69,14 @@ export function resolveBootstrap(flags: BootstrapFlags, env: NodeJS.ProcessEnv =
     throw new BootstrapFlagError((err as Error).message.replace(/^TSMESH_ERR_BAD_FLAG: /, ""));
   }
   if (flags.token && flags.bootstrapToken && flags.token !== flags.bootstrapToken) throw new BootstrapFlagError("--token and --bootstrap-token differ; give one");
+  if ((flags.token || flags.bootstrapToken) && flags.tokenFile) throw new BootstrapFlagError("--token and --token-file both given; give one");
   const caBundleFile = flags.caBundle ?? env.TSMESH_CA_BUNDLE ?? flags.ca;
   if (!caBundleFile) throw new BootstrapFlagError("--ca-bundle FILE (or TSMESH_CA_BUNDLE) is needed with --control-plane: the anchors that verify the control plane");
   return {
     controlPlanes,
-    token: flags.token ?? flags.bootstrapToken ?? (env.TSMESH_BOOTSTRAP_TOKEN || undefined),
+    token: flags.token ?? flags.bootstrapToken ?? (flags.tokenFile ? undefined : env.TSMESH_BOOTSTRAP_TOKEN || undefined),
+    tokenFile: flags.tokenFile ?? (env.TSMESH_BOOTSTRAP_TOKEN_FILE || undefined),
+    namespace: flags.namespace ?? (env.POD_NAMESPACE || undefined),
     caBundleFile,
     labels: parseLabels(flags.labels ?? env.TSMESH_LABELS),
     advertiseAddress: flags.advertiseAddress ?? (env.POD_IP || undefined),

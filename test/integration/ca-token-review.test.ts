@@ -19,7 +19,7 @@ import { createLogger } from "../../shared/log.js";
 import { spiffeIdOf, splitPemCerts, verifyWorkloadChain } from "../../shared/pki/index.js";
 import { WorkloadIdentity } from "../../sidecar/identity/index.js";
 import { useEtcd } from "../harness/etcd.js";
-import { CLI } from "../harness/processes.js";
+import { CLI, snapshotOf, startSidecarProcess } from "../harness/processes.js";
 
 const etcd = useEtcd();
 const CP_SA_TOKEN = "control-plane-own-sa-token";
@@ -109,6 +109,26 @@ it("a ServiceAccount token (audience tsmesh) buys spiffe://.../ns/<ns>/sa/<sa>, 
     again.stop();
   }
 });
+
+it("tsmesh sidecar --token-file <projected token> --namespace gets its certificate that way", async () => {
+  const tokenFile = path.join(tmp, "projected-token");
+  await fs.writeFile(tokenFile, `${jwt("orders")}\n`, { mode: 0o600 });
+  const side = await startSidecarProcess({
+    service: "orders",
+    appPort: 1,
+    dir: tmp,
+    snapshot: snapshotOf({}),
+    extraArgs: ["--control-plane", `127.0.0.1:${cp.grpcPort}`, "--ca-bundle", path.join(tmp, "cp", "certs", "bundle.crt"), "--token-file", tokenFile, "--config-cache", path.join(tmp, "orders-config.json")],
+    env: { POD_NAMESPACE: "shop" },
+  });
+  try {
+    const dump = (await (await fetch(`http://127.0.0.1:${side.admin}/config_dump`)).json()) as { certificate: { spiffeId?: string } };
+    expect(dump.certificate.spiffeId).toBe("spiffe://cluster.local/ns/shop/sa/orders");
+    expect(side.logs()).not.toContain(jwt("orders"));
+  } finally {
+    await side.stop();
+  }
+}, 40_000);
 
 it("refuses another ServiceAccount's identity, another audience, a user, and unknown tokens", async () => {
   const refused = async (service: string, token: string) => {

@@ -1,14 +1,16 @@
 // `tsmesh sidecar`: runs the data plane for one service. Either static (--config FILE snapshot,
 // --cert/--key/--ca) or joined to the control plane (--control-plane + --token + --ca-bundle:
 // certificate from the CA, config pushed; sidecar/bootstrap). SIGTERM/SIGINT and POST /quit drain.
+import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { createLogger } from "../../log.js";
-import { readTrustBundle } from "../../pki/index.js";
-import { joinMesh, resolveBootstrap, type MeshMembership } from "../../../sidecar/bootstrap/index.js";
+import { readTrustBundle } from "../../pki/bundle-file.js";
+import { resolveBootstrap } from "../../../sidecar/bootstrap/flags.js";
+import type { MeshMembership } from "../../../sidecar/bootstrap/index.js";
 import { loadSnapshotFile } from "../../../sidecar/config/snapshot-file.js";
 import { loadTlsFiles, type TlsMaterial } from "../../../sidecar/config/tls-material.js";
 import { startSidecar, type Sidecar } from "../../../sidecar/main.js";
-import { defaultCacheFile } from "../../../sidecar/xds/index.js";
+import { defaultCacheFile } from "../../../sidecar/xds/cache-file.js";
 
 interface SidecarFlags {
   service: string;
@@ -24,11 +26,24 @@ interface SidecarFlags {
   controlPlane?: string;
   token?: string;
   bootstrapToken?: string;
+  tokenFile?: string;
+  namespace?: string;
   caBundle?: string;
   labels?: string;
   advertiseAddress?: string;
   drainTimeout: string;
   configCache?: string;
+}
+
+async function readTokenFile(file: string): Promise<string> {
+  let token: string;
+  try {
+    token = (await readFile(file, "utf8")).trim();
+  } catch (err) {
+    throw new Error(`--token-file ${file}: ${(err as Error).message}`);
+  }
+  if (!token) throw new Error(`--token-file ${file} is empty`);
+  return token;
 }
 
 function port(name: string, value: string, allowZero = true): number {
@@ -54,6 +69,8 @@ export function register(program: Command): void {
     .option("--control-plane <host:port,...>", "control plane gRPC address(es) (or TSMESH_CONTROL_PLANE)")
     .option("--token <token>", "one-time bootstrap token for the first certificate (or TSMESH_BOOTSTRAP_TOKEN)")
     .option("--bootstrap-token <token>", "same as --token")
+    .option("--token-file <file>", "read the token from this file at start, e.g. a projected ServiceAccount token (or TSMESH_BOOTSTRAP_TOKEN_FILE)")
+    .option("--namespace <ns>", "namespace of this workload's identity (or POD_NAMESPACE; default: default)")
     .option("--ca-bundle <file>", "anchors that verify the control plane (or TSMESH_CA_BUNDLE)")
     .option("--labels <k=v,...>", "endpoint labels, e.g. version=v2 for canary subsets (or TSMESH_LABELS)")
     .option("--advertise-address <addr>", "address peers use for the inbound listener (default $POD_IP, else --bind unless 0.0.0.0, else 127.0.0.1)")
@@ -100,11 +117,15 @@ export function register(program: Command): void {
           onQuit: () => process.exit(0),
         });
         if (!tls && bootstrap) {
+          // grpc-js, the proto loader and the identity client only for a sidecar that joins a
+          // control plane: a static-config one never needs them (~10 MB of RSS).
+          const { joinMesh } = await import("../../../sidecar/bootstrap/connect.js");
           const wildcard = flags.bind === "0.0.0.0" || flags.bind === "::";
           membership = await joinMesh(sidecar, {
             service: flags.service,
             controlPlanes: bootstrap.controlPlanes,
-            token: bootstrap.token,
+            namespace: bootstrap.namespace,
+            token: bootstrap.token ?? (bootstrap.tokenFile ? await readTokenFile(bootstrap.tokenFile) : undefined),
             trustBundlePem: await readTrustBundle(bootstrap.caBundleFile),
             labels: bootstrap.labels,
             advertiseAddress: bootstrap.advertiseAddress ?? (wildcard ? "127.0.0.1" : flags.bind),
