@@ -1,28 +1,28 @@
 #!/usr/bin/env node
-// The tsmesh CLI: each command registers itself from shared/cli/commands/<name>.ts.
+// The tsmesh CLI: each command registers itself from shared/cli/commands/<name>.ts. Only the
+// command being run is imported: every command module pulls in its own dependency tree (control
+// plane, CA, webhook, demo...), and a sidecar process should not carry the others' ~20 MB.
+// Without a known command (tsmesh, --help, help <cmd>, a typo) all are loaded so commander's
+// help and "unknown command" suggestions list them.
 import { Command } from "commander";
-import { register as registerInject } from "./commands/inject.js";
-import { register as registerCerts } from "./commands/certs.js";
-import { register as registerControlPlane } from "./commands/control-plane.js";
-import { register as registerApply } from "./commands/apply.js";
-import { register as registerGet } from "./commands/get.js";
-import { register as registerDelete } from "./commands/delete.js";
-import { register as registerToken } from "./commands/token.js";
-import { register as registerSidecar } from "./commands/sidecar.js";
-import { register as registerRun } from "./commands/run.js";
-import { register as registerDemo } from "./commands/demo.js";
+
+type Register = (program: Command) => void;
+const commands: Record<string, () => Promise<{ register: Register }>> = {
+  inject: () => import("./commands/inject.js"),
+  certs: () => import("./commands/certs.js"),
+  "control-plane": () => import("./commands/control-plane.js"),
+  apply: () => import("./commands/apply.js"),
+  get: () => import("./commands/get.js"),
+  delete: () => import("./commands/delete.js"),
+  token: () => import("./commands/token.js"),
+  sidecar: () => import("./commands/sidecar.js"),
+  run: () => import("./commands/run.js"),
+  demo: () => import("./commands/demo.js"),
+};
 
 const program = new Command();
 program.name("tsmesh").description("tsmesh service mesh");
-registerInject(program);
-registerCerts(program);
-registerControlPlane(program);
-registerApply(program);
-registerGet(program);
-registerDelete(program);
-registerToken(program);
-registerSidecar(program);
-registerRun(program);
-registerDemo(program);
+const named = commands[process.argv[2] ?? ""];
+for (const load of named ? [named] : Object.values(commands)) (await load()).register(program);
 
 await program.parseAsync(process.argv);
