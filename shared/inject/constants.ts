@@ -8,6 +8,15 @@ export const INIT_CONTAINER = "tsmesh-init";
 export const PROXY_CONTAINER = "tsmesh-proxy";
 export const IDENTITY_VOLUME = "tsmesh-identity";
 export const IDENTITY_MOUNT_PATH = "/var/run/tsmesh";
+/** Trust anchors that verify the control plane: the ConfigMap every meshed namespace holds (deploy/k8s/README.md). */
+export const CA_BUNDLE_CONFIGMAP = "tsmesh-ca-bundle";
+export const CA_BUNDLE_VOLUME = "tsmesh-ca-bundle";
+export const CA_BUNDLE_MOUNT_PATH = "/var/run/tsmesh-ca";
+export const CA_BUNDLE_FILE = "bundle.crt";
+/** Projected ServiceAccount token (audience tsmesh): the proof for the first certificate (--kube-token-review). */
+export const SA_TOKEN_VOLUME = "tsmesh-token";
+export const SA_TOKEN_MOUNT_PATH = "/var/run/secrets/tsmesh";
+export const SA_TOKEN_AUDIENCE = "tsmesh";
 
 export const OUTBOUND_PORT = 15001;
 export const INBOUND_PORT = 15006;

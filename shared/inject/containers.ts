@@ -3,6 +3,10 @@
 // older clusters, the first app container) and the identity volume.
 import {
   ADMIN_PORT,
+  CA_BUNDLE_CONFIGMAP,
+  CA_BUNDLE_FILE,
+  CA_BUNDLE_MOUNT_PATH,
+  CA_BUNDLE_VOLUME,
   IDENTITY_MOUNT_PATH,
   IDENTITY_VOLUME,
   INBOUND_PORT,
@@ -10,6 +14,9 @@ import {
   IPTABLES_COMMAND,
   OUTBOUND_PORT,
   PROXY_CONTAINER,
+  SA_TOKEN_AUDIENCE,
+  SA_TOKEN_MOUNT_PATH,
+  SA_TOKEN_VOLUME,
 } from "./constants.js";
 import type { InjectOptions } from "./options.js";
 
@@ -83,11 +90,17 @@ export function proxyContainer(opts: InjectOptions, s: ProxySettings): Record<st
       "--inbound-port", String(INBOUND_PORT),
       "--outbound-port", String(OUTBOUND_PORT),
       "--admin-port", String(ADMIN_PORT),
+      "--ca-bundle", `${CA_BUNDLE_MOUNT_PATH}/${CA_BUNDLE_FILE}`,
     ],
     env: [
       { name: "TSMESH_SERVICE", value: s.service },
       { name: "TSMESH_CONTROL_PLANE", value: opts.controlPlane },
       { name: "TSMESH_IDENTITY_DIR", value: IDENTITY_MOUNT_PATH },
+      // First certificate: the pod's ServiceAccount token, checked by the CA with TokenReview.
+      { name: "TSMESH_BOOTSTRAP_TOKEN_FILE", value: `${SA_TOKEN_MOUNT_PATH}/token` },
+      // Last-known-good config and the cached certificate in the in-memory volume (the root
+      // filesystem is read-only): a restarted proxy container starts without the control plane.
+      { name: "TSMESH_CONFIG_CACHE", value: `${IDENTITY_MOUNT_PATH}/config.json` },
       fieldEnv("POD_NAME", "metadata.name"),
       fieldEnv("POD_NAMESPACE", "metadata.namespace"),
       fieldEnv("POD_IP", "status.podIP"),
@@ -111,11 +124,28 @@ export function proxyContainer(opts: InjectOptions, s: ProxySettings): Record<st
       readOnlyRootFilesystem: true,
       capabilities: { drop: ["ALL"] },
     },
-    volumeMounts: [{ name: IDENTITY_VOLUME, mountPath: IDENTITY_MOUNT_PATH }],
+    volumeMounts: [
+      { name: IDENTITY_VOLUME, mountPath: IDENTITY_MOUNT_PATH },
+      { name: CA_BUNDLE_VOLUME, mountPath: CA_BUNDLE_MOUNT_PATH, readOnly: true },
+      { name: SA_TOKEN_VOLUME, mountPath: SA_TOKEN_MOUNT_PATH, readOnly: true },
+    ],
   };
 }
 
 /** Workload keys live in memory only: never written to the node's disk. */
 export function identityVolume(): Record<string, unknown> {
   return { name: IDENTITY_VOLUME, emptyDir: { medium: "Memory", sizeLimit: "16Mi" } };
+}
+
+/** The mesh trust bundle from the namespace's ConfigMap (create it before meshing a namespace). */
+export function caBundleVolume(): Record<string, unknown> {
+  return { name: CA_BUNDLE_VOLUME, configMap: { name: CA_BUNDLE_CONFIGMAP, items: [{ key: CA_BUNDLE_FILE, path: CA_BUNDLE_FILE }] } };
+}
+
+/** A ServiceAccount token for the tsmesh audience only, rotated by the kubelet. */
+export function tokenVolume(): Record<string, unknown> {
+  return {
+    name: SA_TOKEN_VOLUME,
+    projected: { sources: [{ serviceAccountToken: { audience: SA_TOKEN_AUDIENCE, expirationSeconds: 3600, path: "token" } }] },
+  };
 }

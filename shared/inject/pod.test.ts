@@ -35,6 +35,28 @@ describe("injectPodTemplate", () => {
     expect(t.spec).not.toHaveProperty("volumes"); // input untouched
   });
 
+  it("gives the proxy the CA bundle ConfigMap (--ca-bundle) and a projected tsmesh-audience token as its first proof", () => {
+    const { template: out, warnings } = injected(template({ serviceAccountName: "orders" }));
+    const spec = out.spec as { initContainers: (C & { volumeMounts: unknown[] })[]; volumes: unknown[] };
+    const proxy = spec.initContainers[1]!;
+    expect(proxy.args!.slice(proxy.args!.indexOf("--ca-bundle"), proxy.args!.indexOf("--ca-bundle") + 2)).toEqual(["--ca-bundle", "/var/run/tsmesh-ca/bundle.crt"]);
+    expect(proxy.env).toEqual(expect.arrayContaining([
+      { name: "TSMESH_BOOTSTRAP_TOKEN_FILE", value: "/var/run/secrets/tsmesh/token" },
+      { name: "TSMESH_CONFIG_CACHE", value: "/var/run/tsmesh/config.json" },
+    ]));
+    expect(proxy.volumeMounts).toEqual(expect.arrayContaining([
+      { name: "tsmesh-ca-bundle", mountPath: "/var/run/tsmesh-ca", readOnly: true },
+      { name: "tsmesh-token", mountPath: "/var/run/secrets/tsmesh", readOnly: true },
+    ]));
+    expect(spec.volumes).toEqual(expect.arrayContaining([
+      { name: "tsmesh-ca-bundle", configMap: { name: "tsmesh-ca-bundle", items: [{ key: "bundle.crt", path: "bundle.crt" }] } },
+      { name: "tsmesh-token", projected: { sources: [{ serviceAccountToken: { audience: "tsmesh", expirationSeconds: 3600, path: "token" } }] } },
+    ]));
+    expect(warnings).toEqual([]);
+    // The CA issues the ServiceAccount's identity: a different (or default) one is flagged.
+    expect(injected(template()).warnings.join()).toMatch(/serviceAccountName is "default" but the service is "orders"/);
+  });
+
   it("is idempotent and replaces an older injection instead of stacking", () => {
     const once = injected(template()).template;
     expect(injected(once).template).toEqual(once);

@@ -8,13 +8,15 @@ import {
   ANNOTATION_INJECT,
   ANNOTATION_INJECTED,
   ANNOTATION_VERSION,
+  CA_BUNDLE_VOLUME,
   FALLBACK_APP_PORT,
   IDENTITY_VOLUME,
   INIT_CONTAINER,
   PROXY_CONTAINER,
+  SA_TOKEN_VOLUME,
   TSMESH_VERSION,
 } from "./constants.js";
-import { identityVolume, initContainer, proxyContainer, type ProxySettings } from "./containers.js";
+import { caBundleVolume, identityVolume, initContainer, proxyContainer, tokenVolume, type ProxySettings } from "./containers.js";
 import type { InjectOptions } from "./options.js";
 import { isObject } from "./workloads.js";
 
@@ -133,8 +135,13 @@ export function injectPodTemplate(template: Obj, ctx: PodContext, opts: InjectOp
     outSpec.containers = [proxyContainer(opts, settings), ...appContainers];
     outSpec.initContainers = [initContainer(opts, settings), ...userInit];
   }
-  const volumes = (Array.isArray(outSpec.volumes) ? outSpec.volumes : []).filter(notOurs([IDENTITY_VOLUME]));
-  outSpec.volumes = [...volumes, identityVolume()];
+  const volumes = (Array.isArray(outSpec.volumes) ? outSpec.volumes : []).filter(notOurs([IDENTITY_VOLUME, CA_BUNDLE_VOLUME, SA_TOKEN_VOLUME]));
+  outSpec.volumes = [...volumes, identityVolume(), caBundleVolume(), tokenVolume()];
+  // The CA issues the identity of the pod's ServiceAccount (TokenReview); the proxy asks for its service's.
+  const sa = typeof outSpec.serviceAccountName === "string" && outSpec.serviceAccountName ? outSpec.serviceAccountName : "default";
+  if (sa !== settings.service) {
+    warnings.push(`serviceAccountName is "${sa}" but the service is "${settings.service}": the CA will refuse the proxy's certificate (set serviceAccountName: ${settings.service})`);
+  }
 
   const meta = isObject(out.metadata) ? out.metadata : (out.metadata = {});
   const annotations = isObject(meta.annotations) ? meta.annotations : (meta.annotations = {});

@@ -93,6 +93,9 @@ describe("deploy/ manifests", () => {
     expect(ports).toEqual([15000, 15012, 443]);
     expect(find("ServiceAccount", "tsmesh-control-plane")).toBeDefined();
     expect(find("ClusterRoleBinding", "tsmesh-control-plane")).toBeDefined();
+    // Injected sidecars prove themselves with ServiceAccount tokens: TokenReview on, and allowed.
+    expect(args).toContain("--kube-token-review");
+    expect((find("ClusterRole", "tsmesh-control-plane").rules as Obj[])).toContainEqual({ apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] });
   });
 
   it("webhook configuration: opt-in namespaces, never blocks pods, points at the control plane", () => {
@@ -123,6 +126,11 @@ describe("deploy/ manifests", () => {
     ]);
     expect(demo.workloads.flatMap((w) => w.warnings)).toEqual([]);
     expect(demo.yaml).toContain(`port: ${ADMIN_PORT}`);
+    // Each demo pod runs as the ServiceAccount named like its service (the CA maps SA -> identity).
+    for (const w of ["frontend", "orders-v1", "orders-v2", "inventory"]) {
+      const spec = ((find("Deployment", w).spec as Obj).template as Obj).spec as Obj;
+      expect(find("ServiceAccount", spec.serviceAccountName as string), w).toBeDefined();
+    }
   });
 
   it("docker-compose: etcd, control plane, Jaeger with OTLP/HTTP, three demo services with sidecars", () => {

@@ -31,7 +31,7 @@ function withoutInjection(injected: Obj, original: Obj): Obj {
   if (!t) return out;
   const spec = t.spec as Obj;
   const oSpec = o.spec as Obj;
-  const ours = new Set(["tsmesh-init", "tsmesh-proxy", "tsmesh-identity"]);
+  const ours = new Set(["tsmesh-init", "tsmesh-proxy", "tsmesh-identity", "tsmesh-ca-bundle", "tsmesh-token"]);
   for (const key of ["initContainers", "volumes"]) {
     if (!Array.isArray(spec[key])) continue;
     spec[key] = (spec[key] as Obj[]).filter((c) => !ours.has(c.name as string));
