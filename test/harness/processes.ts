@@ -62,7 +62,10 @@ export async function startSidecarProcess(spec: SidecarSpec): Promise<SidecarPro
     args.push("--config", configFile);
   }
   args.push(...(spec.extraArgs ?? []));
-  const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TSMESH_LOG_LEVEL: "warn", ...spec.env } });
+  // Last-known-good config and cached certificate + key in the test's dir (removed with it), not
+  // the temp dir's default; a --config-cache in extraArgs still wins.
+  const cache = { TSMESH_CONFIG_CACHE: join(spec.dir, `${spec.service}-${inbound}-cache.json`) };
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TSMESH_LOG_LEVEL: "warn", ...cache, ...spec.env } });
   let stderr = "";
   proc.stderr!.on("data", (d: Buffer) => {
     if (stderr.length < 1_000_000) stderr += d.toString();
