@@ -10,6 +10,8 @@ export interface EndpointRecord {
   address: string;
   port: number;
   labels: Record<string, string>;
+  /** Namespace of the instance's SPIFFE ID (proved by its certificate); "default" when absent. */
+  namespace?: string;
 }
 
 export interface Snapshot {

@@ -5,6 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../shared/log.js";
 import { loadMeshProto, type DiscoveryRequestMsg, type DiscoveryResponseMsg } from "../../shared/proto/load.js";
 import type { EndpointRegistration, Store } from "../store/index.js";
+import { DEFAULT_NAMESPACE, parseSpiffeId } from "../../shared/identity.js";
 import { parseNode } from "./auth.js";
 import { PushError } from "./errors.js";
 import { SidecarSession, type SessionDeps } from "./session.js";
@@ -40,7 +41,7 @@ function keepRegistered(deps: DiscoveryDeps, node: NodeInfo): () => void {
   const attempt = async () => {
     try {
       const r = await deps.store.registerEndpoint(
-        { service: node.service, instanceId: node.instanceId, address: node.address!, port: node.inboundPort!, labels: node.labels ?? {} },
+        { service: node.service, instanceId: node.instanceId, address: node.address!, port: node.inboundPort!, labels: node.labels ?? {}, namespace: node.namespace ?? DEFAULT_NAMESPACE },
         deps.endpointTtlSeconds ?? 10,
       );
       if (stopped) void r.close();
@@ -91,8 +92,10 @@ export function registerDiscovery(server: grpc.Server, deps: DiscoveryDeps): Dis
     };
 
     const start = async (first: DiscoveryRequestMsg) => {
-      const node = parseNode(first.node);
-      await deps.authenticate(call.getAuthContext()?.sslPeerCertificate?.raw, node);
+      const claimed = parseNode(first.node);
+      const id = await deps.authenticate(call.getAuthContext()?.sslPeerCertificate?.raw, claimed);
+      // Peers verify this endpoint against spiffe://<td>/ns/<namespace>/sa/<service>.
+      const node: NodeInfo = { ...claimed, namespace: parseSpiffeId(id)?.namespace ?? DEFAULT_NAMESPACE };
       // Across replicas: a version this sidecar NACKed elsewhere is not sent again.
       const prior = await deps.status.read(node.instanceId).catch(() => undefined);
       if (done) return;

@@ -11,6 +11,8 @@ export interface NodeInfo {
   address?: string;
   inboundPort?: number;
   labels?: Record<string, string>;
+  /** From the SPIFFE ID the stream's client certificate proved, not from the node's claim. */
+  namespace?: string;
 }
 
 const byName = <T extends { metadata: { name: string } }>(a: T, b: T) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0);

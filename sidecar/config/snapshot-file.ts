@@ -36,6 +36,7 @@ function endpoints(raw: unknown): Record<string, EndpointRecord[]> {
         address: e.address,
         port: e.port!,
         labels: e.labels && typeof e.labels === "object" ? e.labels : {},
+        ...(typeof e.namespace === "string" && e.namespace !== "" ? { namespace: e.namespace } : {}),
       };
     });
   }

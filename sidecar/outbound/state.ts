@@ -27,8 +27,13 @@ export function buildOutboundState(snap: Snapshot): OutboundState {
   const poolKeys = new Set<string>();
   const concretes = new Set<string>();
   for (const [service, records] of Object.entries(snap.endpoints)) {
-    const identity = serviceIdentity(service, trustDomain);
-    const list = records.map((r) => ({ address: `${r.address}:${r.port}`, host: r.address, port: r.port, labels: r.labels, identity }));
+    const list = records.map((r) => ({
+      address: `${r.address}:${r.port}`,
+      host: r.address,
+      port: r.port,
+      labels: r.labels,
+      identity: serviceIdentity(service, trustDomain, r.namespace),
+    }));
     for (const ep of list) poolKeys.add(poolKey(ep));
     endpoints.set(service, list);
     concretes.add(service);

@@ -153,6 +153,8 @@ describe("config push", () => {
   it("registers the sidecar's endpoint while its stream is up and removes it with the stream", async () => {
     const s = await sidecar("details", "details-1", { node: { service: "details", instanceId: "details-1", address: "127.0.0.1", inboundPort: 16006 } });
     await until("endpoint in every snapshot", () => s.client.snapshot()?.endpoints.details?.some((e) => e.instanceId === "details-1" && e.port === 16006));
+    // The namespace comes from the certificate the stream proved, so peers check the right SPIFFE ID.
+    expect(s.client.snapshot()?.endpoints.details?.find((e) => e.instanceId === "details-1")?.namespace).toBe("default");
     const eps = await apiGet<{ items: Array<{ instanceId: string }> }>(cp.apiPort, ADMIN, "/api/v1/endpoints?service=details");
     expect(eps.items.map((e) => e.instanceId)).toEqual(["details-1"]);
     await s.client.stop();
