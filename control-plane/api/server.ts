@@ -3,7 +3,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../shared/log.js";
-import { KINDS } from "../../shared/schema/kinds.js";
+import { kindOfPlural } from "../../shared/schema/kinds.js";
 import type { ControlPlaneTracing } from "../telemetry/tracing.js";
 import { ConflictError, StoreUnavailableError, type Store } from "../store/index.js";
 import type { AdminAuth } from "./auth.js";
@@ -22,7 +22,6 @@ export interface ApiServerDeps {
 }
 
 const WRITES = new Set(["PUT", "DELETE", "POST"]);
-const kindOfPlural = (plural: string | undefined): string | undefined => Object.entries(KINDS).find(([, d]) => d.plural === plural)?.[0];
 
 function toApiError(err: unknown, log: Logger): ApiError {
   if (err instanceof ApiError) return err;

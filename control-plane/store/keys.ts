@@ -1,9 +1,7 @@
 // etcd key layout, in one place. Everything tsmesh stores lives under /tsmesh/v1/.
-import { KINDS, type Kind, type Plural } from "../../shared/schema/kinds.js";
+import { KINDS, kindOfPlural, type Kind } from "../../shared/schema/kinds.js";
 
 export const ROOT = "/tsmesh/v1/";
-
-export const PLURALS = Object.values(KINDS).map((k) => k.plural) as Plural[];
 
 /** /tsmesh/v1/<plural>/ — prefix of all resources of a kind. */
 export const kindPrefix = (kind: Kind): string => `${ROOT}${KINDS[kind].plural}/`;
@@ -30,8 +28,6 @@ export type ParsedKey =
   | { type: "sidecar"; instanceId: string }
   | { type: "other"; key: string };
 
-const PLURAL_KIND = new Map<string, Kind>(Object.entries(KINDS).map(([k, v]) => [v.plural, k as Kind]));
-
 /** Classifies a key seen in a watch or a range; handy for watchPrefix(ROOT, ...) consumers. */
 export function parseKey(key: string): ParsedKey {
   if (!key.startsWith(ROOT)) return { type: "other", key };
@@ -39,7 +35,7 @@ export function parseKey(key: string): ParsedKey {
   const [group, a, b] = parts;
   if (group === "endpoints" && a && b && parts.length === 3) return { type: "endpoint", service: a, instanceId: b };
   if (group === "sidecars" && a && parts.length === 2) return { type: "sidecar", instanceId: a };
-  const kind = group === undefined ? undefined : PLURAL_KIND.get(group);
+  const kind = kindOfPlural(group);
   if (kind && a && parts.length === 2) return { type: "resource", kind, name: a };
   return { type: "other", key };
 }

@@ -36,6 +36,9 @@ export type MeshConfig = Resource<"MeshConfig">;
 
 const PLURAL_TO_KIND = new Map<string, Kind>(KIND_NAMES.map((k) => [KINDS[k].plural, k]));
 
+/** The kind whose plural is exactly `plural` (REST path and etcd key segment), else undefined. */
+export const kindOfPlural = (plural: string | undefined): Kind | undefined => (plural === undefined ? undefined : PLURAL_TO_KIND.get(plural));
+
 /** Accepts a kind ("HTTPRoute"), its plural ("routes") or common short forms ("route", "httproute"). */
 export function resolveKind(word: string): Kind | undefined {
   const lower = word.toLowerCase();

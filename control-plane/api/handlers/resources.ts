@@ -1,14 +1,12 @@
 // /api/v1/{routes,policies,authz,meshconfig}[/name]: list, get, put (create/update), delete.
-import { KINDS, type Kind } from "../../../shared/schema/kinds.js";
+import { kindOfPlural, type Kind } from "../../../shared/schema/kinds.js";
 import { validateResource } from "../../../shared/schema/validate.js";
 import { readJson } from "../body.js";
 import { badRequest, notFound } from "../errors.js";
 import type { ApiContext, ApiResult } from "../router.js";
 
-const BY_PLURAL = new Map<string, Kind>(Object.entries(KINDS).map(([kind, def]) => [def.plural, kind as Kind]));
-
 function kindOf(ctx: ApiContext): Kind {
-  const kind = BY_PLURAL.get(ctx.params.plural ?? "");
+  const kind = kindOfPlural(ctx.params.plural);
   if (!kind) throw notFound(`resource type "${ctx.params.plural}"`);
   return kind;
 }
