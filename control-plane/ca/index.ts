@@ -5,5 +5,5 @@ export { handleSign, proveIdentity, DEFAULT_CERT_TTL_MS, type SignerDeps } from 
 export { registerCertificates } from "./grpc.js";
 export { caPlugin, trustBundleFor, type CaPluginOptions } from "./plugin.js";
 export { createCaServerCredentials, CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, type CaServerCredentials, type CaServerCredentialsOptions } from "./server-credentials.js";
-export { CERTS_PREFIX, TOKENS_PREFIX, certRecordKey, getCertRecord, tokenKeyOf, type CertRecord } from "./store.js";
+export { getCertRecord, type CertRecord } from "./store.js";
 export { inClusterTokenReviewer, kubeTokenReviewer, looksLikeJwt, TOKEN_AUDIENCE, type KubeTokenReviewerOptions, type ReviewedServiceAccount, type TokenReviewer } from "./token-review.js";

@@ -1,14 +1,10 @@
 // The CA's etcd state: one-time bootstrap tokens (written by the API) and issued-cert records.
 // A token is consumed in the same transaction that records the certificate it paid for, so a
 // token can never buy two certificates, even with two replicas racing.
-import { createHash } from "node:crypto";
 import type { Etcd3 } from "etcd3";
+import { certRecordKey, tokenKey } from "../store/keys.js";
+import { sha256Hex } from "../store/tokens.js";
 import { CaError } from "./errors.js";
-
-export const TOKENS_PREFIX = "/tsmesh/v1/tokens/";
-export const CERTS_PREFIX = "/tsmesh/v1/certs/";
-export const certRecordKey = (serial: string): string => `${CERTS_PREFIX}${serial}`;
-export const tokenKeyOf = (token: string): string => `${TOKENS_PREFIX}${createHash("sha256").update(token).digest("hex")}`;
 
 export interface TokenClaim {
   service: string;
@@ -36,7 +32,7 @@ function unavailable(err: unknown): CaError {
 /** Looks a token up without consuming it. Refuses unknown, malformed and expired tokens. */
 export async function readToken(etcd: Etcd3, token: string, now = Date.now()): Promise<TokenClaim> {
   if (token.length > 512) throw new CaError("TSMESH_ERR_TOKEN_INVALID", "bootstrap token is unknown, already used or expired");
-  const key = tokenKeyOf(token);
+  const key = tokenKey(sha256Hex(token));
   let res;
   try {
     res = await etcd.get(key).exec();

@@ -2,10 +2,7 @@
 // the same keys and revision always give the same state, on every replica.
 import type { AuthorizationPolicy, DestinationPolicy, HTTPRoute, Kind, MeshConfig, Resource } from "../../shared/schema/kinds.js";
 import type { EndpointRecord } from "../../shared/snapshot.js";
-import { ROOT, parseKey } from "../store/keys.js";
-
-/** PEM anchors published by the control plane (from its CA dir) so every replica serves the same bundle. */
-export const TRUST_BUNDLE_KEY = `${ROOT}trust-bundle`;
+import { TRUST_BUNDLE_KEY, parseKey } from "../store/keys.js";
 
 export interface MeshState {
   /** etcd revision the state is valid at: the snapshot version. */

@@ -6,7 +6,7 @@
 // so a sidecar that already moved to another replica keeps its record.
 import type { Etcd3, Lease } from "etcd3";
 import type { Logger } from "../../shared/log.js";
-import { SIDECARS_PREFIX } from "../store/keys.js";
+import { sidecarKey } from "../store/keys.js";
 
 export interface SidecarRecord {
   service: string;
@@ -19,8 +19,6 @@ export interface SidecarRecord {
   connectedTo: string;
   updatedAt: string;
 }
-
-export const sidecarKey = (instanceId: string): string => `${SIDECARS_PREFIX}${instanceId}`;
 
 /** etcd's default --max-txn-ops is 128. */
 const MAX_TXN_OPS = 100;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { HTTPRoute } from "../../shared/schema/kinds.js";
 import { SnapshotCache } from "./cache.js";
-import { stateFromKvs, TRUST_BUNDLE_KEY, type MeshState } from "./state.js";
+import { TRUST_BUNDLE_KEY } from "../store/keys.js";
+import { stateFromKvs, type MeshState } from "./state.js";
 import { buildSnapshot, checkSnapshot } from "./translate.js";
 
 const route = (name: string, host: string, backends: string[]): HTTPRoute => ({

@@ -7,7 +7,7 @@ import path from "node:path";
 import type { Etcd3 } from "etcd3";
 import type { Logger } from "../../shared/log.js";
 import { CA_FILES, loadCaMaterial, type CaMaterial } from "../ca/files.js";
-import { TRUST_BUNDLE_KEY } from "./state.js";
+import { TRUST_BUNDLE_KEY } from "../store/keys.js";
 
 export interface TrustSourceOptions {
   dir: string;

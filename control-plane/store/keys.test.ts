@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { endpointKey, parseKey, resourceKey, tokenKey } from "./keys.js";
+import { TRUST_BUNDLE_KEY, certRecordKey, endpointKey, parseKey, resourceKey, sidecarKey, tokenKey } from "./keys.js";
 
 describe("key layout", () => {
   it("uses the REST plural as the key segment", () => {
@@ -7,6 +7,9 @@ describe("key layout", () => {
     expect(resourceKey("AuthorizationPolicy", "a")).toBe("/tsmesh/v1/authz/a");
     expect(endpointKey("web", "i-1")).toBe("/tsmesh/v1/endpoints/web/i-1");
     expect(tokenKey("ab")).toBe("/tsmesh/v1/tokens/ab");
+    expect(certRecordKey("0a1b")).toBe("/tsmesh/v1/certs/0a1b");
+    expect(sidecarKey("i-1")).toBe("/tsmesh/v1/sidecars/i-1");
+    expect(TRUST_BUNDLE_KEY).toBe("/tsmesh/v1/trust-bundle");
   });
 
   it("parses keys back", () => {

@@ -16,8 +16,16 @@ export const endpointKey = (service: string, instanceId: string): string => `${E
 export const TOKENS_PREFIX = `${ROOT}tokens/`;
 export const tokenKey = (sha256Hex: string): string => `${TOKENS_PREFIX}${sha256Hex}`;
 
+/** /tsmesh/v1/certs/<serial> -> issued-certificate record written by the CA (under a lease ending with the cert). */
+export const CERTS_PREFIX = `${ROOT}certs/`;
+export const certRecordKey = (serial: string): string => `${CERTS_PREFIX}${serial}`;
+
 /** /tsmesh/v1/sidecars/<instanceId> -> JSON status written by config push. */
 export const SIDECARS_PREFIX = `${ROOT}sidecars/`;
+export const sidecarKey = (instanceId: string): string => `${SIDECARS_PREFIX}${instanceId}`;
+
+/** PEM anchors published by the control plane (from its CA dir) so every replica serves the same bundle. */
+export const TRUST_BUNDLE_KEY = `${ROOT}trust-bundle`;
 
 /** sha256 hex of the admin API token, shared by all control-plane replicas. */
 export const ADMIN_TOKEN_KEY = `${ROOT}admin/token-sha256`;
