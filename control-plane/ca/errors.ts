@@ -1,5 +1,6 @@
 // CA refusals: a gRPC status for the wire plus a stable TSMESH_ERR_* code for logs and clients.
 import { status } from "@grpc/grpc-js";
+import { GrpcRefusal } from "../grpc-error.js";
 
 export type CaErrorCode =
   | "TSMESH_ERR_CSR_INVALID"
@@ -21,14 +22,9 @@ const STATUS: Record<CaErrorCode, status> = {
   TSMESH_ERR_TOKEN_REVIEW_UNAVAILABLE: status.UNAVAILABLE,
 };
 
-export class CaError extends Error {
-  readonly grpcCode: status;
-  constructor(
-    readonly code: CaErrorCode,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
+export class CaError extends GrpcRefusal<CaErrorCode> {
+  constructor(code: CaErrorCode, message: string) {
+    super(code, message, STATUS[code]);
     this.name = "CaError";
-    this.grpcCode = STATUS[code];
   }
 }

@@ -9,7 +9,7 @@ import { handleSign, type SignerDeps } from "./signer.js";
 function toServiceError(err: unknown, deps: SignerDeps): Partial<grpc.ServiceError> {
   if (err instanceof CaError) {
     deps.log?.warn("certificate request refused", { code: err.code, reason: err.message });
-    return { code: err.grpcCode, details: err.message };
+    return err.toServiceError();
   }
   deps.log?.error("certificate signing failed", { err: err as Error });
   return { code: grpc.status.INTERNAL, details: "TSMESH_ERR_INTERNAL: signing failed" };

@@ -87,7 +87,7 @@ export function registerDiscovery(server: grpc.Server, deps: DiscoveryDeps): Dis
         void deps.status.remove(session.node.instanceId);
         changed(-1);
       }
-      if (err) call.emit("error", { code: err.grpcCode, details: err.message });
+      if (err) call.emit("error", err.toServiceError());
       else if (!ended && !call.cancelled) call.end();
     };
 
