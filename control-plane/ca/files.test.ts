@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createIssuer, createTrustAnchor } from "../../shared/pki/index.js";
-import { initCaDir, loadBundle, loadCaMaterial } from "./files.js";
+import { caDirFor, initCaDir, keepPreviousIssuers, loadBundle, loadCaMaterial } from "./files.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -42,5 +42,31 @@ describe("CA files", () => {
 
   it("says how to create a CA when the directory has none", async () => {
     await expect(loadCaMaterial(dir)).rejects.toThrow(/tsmesh certs init/);
+  });
+
+  it("after a reload still accepts chains through the issuers accepted before, current issuer first", async () => {
+    await initCaDir(dir);
+    const before = await loadCaMaterial(dir);
+    const anchor = { certPem: await fs.readFile(path.join(dir, "ca.crt"), "utf8"), keyPem: await fs.readFile(path.join(dir, "ca.key"), "utf8") };
+    const next = createIssuer(anchor, { commonName: "next", validityMs: 3600_000 });
+    await fs.writeFile(path.join(dir, "issuer.crt"), next.certPem);
+    await fs.writeFile(path.join(dir, "issuer.key"), next.keyPem);
+    const merged = keepPreviousIssuers(await loadCaMaterial(dir), before);
+    expect(merged.intermediates).toEqual([next.certPem, before.issuer.certPem]);
+    expect(keepPreviousIssuers(merged, merged).intermediates).toEqual(merged.intermediates);
+  });
+
+  it("puts the CA dir at --dir, else $TSMESH_CA_DIR, else <dataDir>/certs", () => {
+    const saved = process.env.TSMESH_CA_DIR;
+    try {
+      delete process.env.TSMESH_CA_DIR;
+      expect(caDirFor("/data")).toBe(path.resolve("/data/certs"));
+      process.env.TSMESH_CA_DIR = "/env-ca";
+      expect(caDirFor("/data")).toBe("/env-ca");
+      expect(caDirFor("/data", "rel")).toBe(path.resolve("rel"));
+    } finally {
+      if (saved === undefined) delete process.env.TSMESH_CA_DIR;
+      else process.env.TSMESH_CA_DIR = saved;
+    }
   });
 });

@@ -59,6 +59,11 @@ export async function initCaDir(dir: string, opts: InitOptions = {}): Promise<st
   return names.map((n) => path.join(dir, n));
 }
 
+/** The CA directory of a control plane: `dir`, else $TSMESH_CA_DIR, else <dataDir>/certs (the CA and push plugins agree on it). */
+export function caDirFor(dataDir: string, dir?: string): string {
+  return path.resolve(dir ?? (process.env.TSMESH_CA_DIR || undefined) ?? path.join(dataDir, "certs"));
+}
+
 /** Reads anchors from a PEM file or from every *.crt in a directory; drops expired and duplicates. */
 export const loadBundle = readTrustBundle;
 
@@ -100,4 +105,15 @@ export async function loadCaMaterial(dir: string, bundlePath?: string): Promise<
   const previousDir = path.join(dir, CA_FILES.previousIssuersDir);
   const previous = (await exists(previousDir)) ? await loadBundle(previousDir) : [];
   return { issuer: { certPem, keyPem }, bundle: anchors, intermediates: [certPem, ...previous.filter((p) => p !== certPem)] };
+}
+
+/**
+ * Reloaded material that still accepts chains through the issuers `prev` accepted, so a sidecar
+ * holding a certificate from an issuer just replaced can renew until a restart (issuers.d/ keeps
+ * them across restarts).
+ */
+export function keepPreviousIssuers(next: CaMaterial, prev: CaMaterial | undefined): CaMaterial {
+  const cur = next.intermediates ?? [next.issuer.certPem];
+  const old = prev?.intermediates ?? [];
+  return { ...next, intermediates: [...cur, ...old.filter((p) => !cur.includes(p))] };
 }

@@ -8,7 +8,7 @@ import { DEFAULT_TRUST_DOMAIN } from "../../shared/identity.js";
 import { parseDuration } from "../../shared/duration.js";
 import { createControlPlaneMetrics } from "../../shared/metrics/index.js";
 import type { ControlPlaneContext, GrpcPlugin } from "../plugins.js";
-import { CA_FILES, initCaDir, loadCaMaterial, type CaMaterial } from "./files.js";
+import { CA_FILES, caDirFor, initCaDir, keepPreviousIssuers, loadCaMaterial, type CaMaterial } from "./files.js";
 import { registerCertificates } from "./grpc.js";
 import type { TokenReviewer } from "./token-review.js";
 import { createCaServerCredentials, type CaServerCredentials } from "./server-credentials.js";
@@ -63,7 +63,7 @@ export function caPlugin(opts: CaPluginOptions = {}): GrpcPlugin {
     return st;
   };
   const trustDomain = opts.trustDomain ?? env("TSMESH_TRUST_DOMAIN") ?? DEFAULT_TRUST_DOMAIN;
-  const dirOf = (ctx: ControlPlaneContext) => path.resolve(opts.dir ?? env("TSMESH_CA_DIR") ?? path.join(ctx.dataDir, "certs"));
+  const dirOf = (ctx: ControlPlaneContext) => caDirFor(ctx.dataDir, opts.dir);
 
   const load = async (ctx: ControlPlaneContext): Promise<State & { material: CaMaterial }> => {
     const st = stateOf(ctx);
@@ -84,12 +84,7 @@ export function caPlugin(opts: CaPluginOptions = {}): GrpcPlugin {
       const next = await loadCaMaterial(dirOf(ctx), opts.bundle);
       const same = next.issuer.certPem === st.material?.issuer.certPem && next.bundle.join("") === st.material?.bundle.join("");
       if (same) return;
-      // Keep accepting chains through the issuer we just replaced, until a restart (issuers.d/
-      // keeps them across restarts).
-      const cur = next.intermediates ?? [next.issuer.certPem];
-      const prev = st.material?.intermediates ?? [];
-      next.intermediates = [...cur, ...prev.filter((p) => !cur.includes(p))];
-      st.material = next;
+      st.material = keepPreviousIssuers(next, st.material);
       st.creds?.refresh();
       ctx.log.info("CA material reloaded", { anchors: next.bundle.length });
     } catch (err) {

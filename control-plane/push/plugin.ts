@@ -3,9 +3,9 @@
 // plugin) for the trust bundle and to verify sidecars' client certificates.
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import path from "node:path";
 import { DEFAULT_TRUST_DOMAIN } from "../../shared/identity.js";
 import { createControlPlaneMetrics } from "../../shared/metrics/index.js";
+import { caDirFor } from "../ca/files.js";
 import type { ControlPlaneContext, GrpcPlugin } from "../plugins.js";
 import { createControlPlaneTracing, type ControlPlaneTracing } from "../telemetry/tracing.js";
 import { authenticate } from "./auth.js";
@@ -64,7 +64,7 @@ export function pushPlugin(opts: PushPluginOptions = {}): GrpcPlugin & { handles
       const tracing = createControlPlaneTracing({ instanceId: replicaId });
       const ttl = opts.leaseTtlSeconds ?? 10;
       const trust = new TrustSource({
-        dir: path.resolve(opts.caDir ?? env("TSMESH_CA_DIR") ?? path.join(ctx.dataDir, "certs")),
+        dir: caDirFor(ctx.dataDir, opts.caDir),
         bundle: opts.bundle,
         etcd: ctx.store.etcd,
         reloadMs: opts.reloadMs,

@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { Etcd3 } from "etcd3";
 import type { Logger } from "../../shared/log.js";
-import { CA_FILES, loadCaMaterial, type CaMaterial } from "../ca/files.js";
+import { CA_FILES, keepPreviousIssuers, loadCaMaterial, type CaMaterial } from "../ca/files.js";
 import { TRUST_BUNDLE_KEY } from "../store/keys.js";
 
 export interface TrustSourceOptions {
@@ -48,12 +48,8 @@ export class TrustSource {
 
   private async reload(): Promise<void> {
     try {
-      const next = await loadCaMaterial(this.opts.dir, this.opts.bundle);
       // Like the CA: chains through a replaced issuer stay acceptable until a restart.
-      const prev = this.material?.intermediates ?? [];
-      const cur = next.intermediates ?? [next.issuer.certPem];
-      next.intermediates = [...cur, ...prev.filter((p) => !cur.includes(p))];
-      this.material = next;
+      this.material = keepPreviousIssuers(await loadCaMaterial(this.opts.dir, this.opts.bundle), this.material);
       await this.publish();
     } catch (err) {
       this.opts.log?.warn("trust bundle reload failed; keeping the previous one", { err: err as Error });
