@@ -57,7 +57,7 @@ export class MeshSource {
   private publish(changedAt: number): void {
     if (this.stopped) return;
     const { state, problems } = stateFromKvs(this.kvs.values(), this.revision);
-    for (const p of problems) this.opts.log?.warn("ignoring unreadable key", { code: "TSMESH_ERR_BAD_STORED_VALUE", key: p.key, error: p.error });
+    for (const p of problems) this.opts.log?.warn("ignoring unreadable key", { code: "TSMESH_ERR_BAD_STORED_VALUE", etcdKey: p.key, error: p.error });
     this.published = true;
     this.opts.onState(state, changedAt);
   }
