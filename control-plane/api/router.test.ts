@@ -21,4 +21,8 @@ describe("matchRoute", () => {
     expect(matchRoute(routes, "/api/v2/routes")).toBeUndefined();
     expect(matchRoute(routes, "/")).toBeUndefined();
   });
+
+  it("does not match (nor throw on) a malformed percent-escape", () => {
+    expect(matchRoute(routes, "/api/v1/routes/%E0%A4%A")).toBeUndefined();
+  });
 });

@@ -29,6 +29,15 @@ export interface RouteDef {
   methods: Partial<Record<"GET" | "PUT" | "POST" | "DELETE", ApiHandler>>;
 }
 
+/** A malformed escape (e.g. "%E0%A4%A") matches nothing instead of throwing out of the request handler. */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 export function matchRoute(routes: readonly RouteDef[], pathname: string): { route: RouteDef; params: Record<string, string> } | undefined {
   const parts = pathname.split("/").filter(Boolean);
   for (const route of routes) {
@@ -37,7 +46,9 @@ export function matchRoute(routes: readonly RouteDef[], pathname: string): { rou
     const params: Record<string, string> = {};
     const ok = want.every((w, i) => {
       if (w.startsWith(":")) {
-        params[w.slice(1)] = decodeURIComponent(parts[i]!);
+        const value = decodeSegment(parts[i]!);
+        if (value === undefined) return false;
+        params[w.slice(1)] = value;
         return true;
       }
       return w === parts[i];

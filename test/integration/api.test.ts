@@ -137,6 +137,10 @@ describe("REST API", () => {
     expect(text.status).toBe(415);
     expect((await call("POST", "/api/v1/routes/bad", route("bad"))).status).toBe(405);
     expect((await call("GET", "/api/v1/routes/bad")).status).toBe(404);
+    // A malformed percent-escape in a path parameter is an unknown path, not a dropped connection.
+    const badEscape = await call("GET", "/api/v1/routes/%E0%A4%A");
+    expect(badEscape.status).toBe(404);
+    expect(badEscape.json.code).toBe("TSMESH_ERR_NOT_FOUND");
   });
 
   it("refuses bodies over 1 MiB with 413 without reading them", async () => {
