@@ -41,8 +41,9 @@ function send(res: ServerResponse, result: ApiResult): void {
   res.end(text);
 }
 
-async function dispatch(routes: readonly RouteDef[], deps: ApiServerDeps, req: IncomingMessage, url: URL): Promise<{ result: ApiResult; pattern: string }> {
-  const matched = matchRoute(routes, url.pathname);
+type Matched = ReturnType<typeof matchRoute>;
+
+async function dispatch(matched: Matched, deps: ApiServerDeps, req: IncomingMessage, url: URL): Promise<ApiResult> {
   // Everything under /api asks for the token first, so nothing there is probed anonymously.
   if (matched?.route.auth || url.pathname.startsWith("/api/")) await deps.auth.check(req.headers.authorization);
   if (!matched) throw new ApiError(404, "TSMESH_ERR_NOT_FOUND", `no such path ${url.pathname}`);
@@ -53,13 +54,12 @@ async function dispatch(routes: readonly RouteDef[], deps: ApiServerDeps, req: I
     throw new ApiError(405, "TSMESH_ERR_METHOD_NOT_ALLOWED", `${req.method} not allowed; use ${allow}`, undefined, { allow });
   }
   const run = () => handler({ req, url, params, store: deps.store });
-  if (!deps.tracing || !WRITES.has(req.method ?? "")) return { result: await run(), pattern: route.pattern };
+  if (!deps.tracing || !WRITES.has(req.method ?? "")) return run();
   // Errors become results inside the span, so it carries the status code the client gets.
-  const result = await deps.tracing.traceApiWrite(
+  return deps.tracing.traceApiWrite(
     { method: req.method!, route: route.pattern.replace(/:(\w+)/g, "{$1}"), kind: kindOfPlural(params.plural), name: params.name, headers: req.headers },
     () => run().catch((err: unknown) => errorResult(toApiError(err, deps.log))),
   );
-  return { result, pattern: route.pattern };
 }
 
 function errorResult(e: ApiError): ApiResult {
@@ -72,18 +72,10 @@ export function createApiServer(deps: ApiServerDeps): http.Server {
   return http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? "/", "http://api.invalid");
-    let pattern = "unmatched";
-    dispatch(routes, deps, req, url)
-      .then(
-        (ok) => {
-          pattern = ok.pattern;
-          return ok.result;
-        },
-        (err: unknown) => {
-          pattern = matchRoute(routes, url.pathname)?.route.pattern ?? "unmatched";
-          return errorResult(toApiError(err, deps.log));
-        },
-      )
+    const matched = matchRoute(routes, url.pathname);
+    const pattern = matched?.route.pattern ?? "unmatched";
+    dispatch(matched, deps, req, url)
+      .catch((err: unknown) => errorResult(toApiError(err, deps.log)))
       .then((result) => {
         send(res, result);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
