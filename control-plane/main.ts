@@ -1,5 +1,7 @@
 // The control-plane process: etcd (embedded or external) -> store -> REST API -> gRPC port with
 // its plugins. startControlPlane() is what `tsmesh control-plane` and the tests call.
+import { randomBytes } from "node:crypto";
+import os from "node:os";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { createLogger, type Logger } from "../shared/log.js";
@@ -87,8 +89,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     // Resolved lazily per request if etcd is not reachable yet; never fatal.
     await auth.init().catch((err: unknown) => log.warn("admin token not initialised yet (etcd unreachable)", { err: err as Error }));
 
-    // API-write spans; exported only with TSMESH_OTLP_ENDPOINT (a no-op otherwise).
-    const tracing = createControlPlaneTracing({ instanceId: process.env.TSMESH_REPLICA_ID || undefined, log: log.child({ component: "tracing" }) });
+    const replicaId = process.env.TSMESH_REPLICA_ID || `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+    // API-write and config-push spans; exported only once TSMESH_OTLP_ENDPOINT or MeshConfig names an endpoint (a no-op otherwise).
+    const tracing = createControlPlaneTracing({ instanceId: replicaId, log: log.child({ component: "tracing" }) });
     cleanups.push(() => tracing.shutdown());
     const api = createApiServer({ store, auth, metrics, tracing, log: log.child({ component: "api" }) });
     const apiPort = await listen(api, opts.apiPort ?? 15000, host);
@@ -100,7 +103,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         }),
     );
 
-    const ctx: ControlPlaneContext = { store, log, dataDir, etcdEndpoints, metrics: metrics.registry };
+    const ctx: ControlPlaneContext = { store, log, dataDir, etcdEndpoints, metrics: metrics.registry, replicaId, tracing };
     const plugins = opts.plugins ?? DEFAULT_GRPC_PLUGINS;
     for (const p of plugins) if (p.close) cleanups.push(() => p.close!());
     const grpcServer = await startGrpc(plugins, ctx, host, opts.grpcPort ?? 15012);

@@ -5,6 +5,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { Registry } from "prom-client";
 import type { Logger } from "../shared/log.js";
+import type { ControlPlaneTracing } from "./telemetry/tracing.js";
 import type { Store } from "./store/index.js";
 import { caPlugin } from "./ca/plugin.js";
 import { pushPlugin } from "./push/plugin.js";
@@ -18,6 +19,10 @@ export interface ControlPlaneContext {
   etcdEndpoints: string[];
   /** The control plane's Prometheus registry (served on the API port's /metrics). */
   metrics: Registry;
+  /** This replica's id: $TSMESH_REPLICA_ID or <hostname>-<pid>-<random>. */
+  replicaId: string;
+  /** The control plane's one tracer (API writes, config pushes); MeshConfig tracing settings apply to it. */
+  tracing: ControlPlaneTracing;
 }
 
 export interface GrpcPlugin {

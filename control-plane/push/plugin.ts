@@ -1,13 +1,10 @@
 // Config push as a control-plane gRPC plugin: etcd watch -> MeshState -> snapshot cache ->
 // Discovery.Stream to every sidecar on this replica. Reads the CA dir (same default as the CA
 // plugin) for the trust bundle and to verify sidecars' client certificates.
-import { randomBytes } from "node:crypto";
-import os from "node:os";
 import { DEFAULT_TRUST_DOMAIN } from "../../shared/identity.js";
 import { createControlPlaneMetrics } from "../../shared/metrics/index.js";
 import { caDirFor } from "../ca/files.js";
 import type { ControlPlaneContext, GrpcPlugin } from "../plugins.js";
-import { createControlPlaneTracing, type ControlPlaneTracing } from "../telemetry/tracing.js";
 import { authenticate } from "./auth.js";
 import { SnapshotCache } from "./cache.js";
 import { registerDiscovery, type DiscoveryServer } from "./server.js";
@@ -23,7 +20,7 @@ export interface PushPluginOptions {
   /** Trust bundle file or directory; default the CA dir's bundle. */
   bundle?: string;
   trustDomain?: string;
-  /** This replica's id in sidecar records; default <hostname>-<pid>-<random>. */
+  /** This replica's id in sidecar records; default the control plane's (ctx.replicaId). */
   replicaId?: string;
   /** Lease TTL of sidecar records and endpoint registrations; default 10 s. */
   leaseTtlSeconds?: number;
@@ -38,7 +35,6 @@ interface Running {
   trust: TrustSource;
   status: StatusWriter;
   discovery: DiscoveryServer;
-  tracing: ControlPlaneTracing;
 }
 
 export interface PushHandle {
@@ -59,9 +55,10 @@ export function pushPlugin(opts: PushPluginOptions = {}): GrpcPlugin & { handles
     handles,
     async register(server, ctx) {
       const log = ctx.log.child({ component: "push" });
-      const replicaId = opts.replicaId ?? env("TSMESH_REPLICA_ID") ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+      const replicaId = opts.replicaId ?? ctx.replicaId;
       const metrics = createControlPlaneMetrics(ctx.metrics);
-      const tracing = createControlPlaneTracing({ instanceId: replicaId });
+      // The control plane's tracer: MeshConfig tracing settings applied here hold for its API spans too.
+      const tracing = ctx.tracing;
       const ttl = opts.leaseTtlSeconds ?? 10;
       const trust = new TrustSource({
         dir: caDirFor(ctx.dataDir, opts.caDir),
@@ -114,7 +111,7 @@ export function pushPlugin(opts: PushPluginOptions = {}): GrpcPlugin & { handles
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([started, new Promise((r) => (timer = setTimeout(r, 2000)))]);
       clearTimeout(timer);
-      running.set(ctx, { source, trust, status, discovery, tracing });
+      running.set(ctx, { source, trust, status, discovery });
       handles.set(ctx, { cache, source, discovery, replicaId });
       log.info("config push ready", { replicaId, version: cache.version(), debounceMs });
     },
@@ -128,7 +125,6 @@ export function pushPlugin(opts: PushPluginOptions = {}): GrpcPlugin & { handles
         await r.source.stop();
         r.trust.stop();
         await r.status.stop();
-        await r.tracing.shutdown().catch(() => {});
       }
       running.clear();
       handles.clear();

@@ -97,4 +97,10 @@ it("config pushes become spans once MeshConfig names an OTLP endpoint", async ()
   });
   expect(push.resource["service.instance.id"]).toBe("cp-t");
   expect(push.endNs).toBeGreaterThanOrEqual(push.startNs);
+
+  // The API writes through the same tracer, so MeshConfig's endpoint holds for its spans too.
+  const isRouteWrite = (x: (typeof spans)[number]) => x.name === "PUT /api/v1/{plural}/{name}" && x.attributes["tsmesh.resource.name"] === "to-web";
+  const write = (await rx.waitFor((s) => s.some(isRouteWrite), 15_000)).find(isRouteWrite)!;
+  expect(write).toMatchObject({ kind: "SPAN_KIND_SERVER", service: "tsmesh-control-plane", attributes: { "http.response.status_code": 201 } });
+  expect(write.resource["service.instance.id"]).toBe("cp-t");
 }, 60_000);
