@@ -4,9 +4,11 @@
 // the cluster (`tsmesh control-plane --kube-token-review`).
 import { readFileSync } from "node:fs";
 import https from "node:https";
+import { SA_TOKEN_AUDIENCE } from "../../shared/inject/constants.js";
 import { CaError } from "./errors.js";
 
-export const TOKEN_AUDIENCE = "tsmesh";
+/** The audience the injector projects the pod's token for (shared/inject), so it is the one accepted here. */
+export const TOKEN_AUDIENCE = SA_TOKEN_AUDIENCE;
 const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 const USERNAME = /^system:serviceaccount:([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?):([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)$/;
 const MAX_RESPONSE_BYTES = 64 * 1024;
