@@ -2,6 +2,8 @@
 // A token is consumed in the same transaction that records the certificate it paid for, so a
 // token can never buy two certificates, even with two replicas racing.
 import type { Etcd3 } from "etcd3";
+import { DEFAULT_NAMESPACE } from "../../shared/identity.js";
+import { dnsName } from "../../shared/schema/common.js";
 import { certRecordKey, tokenKey } from "../store/keys.js";
 import { sha256Hex } from "../store/tokens.js";
 import { CaError } from "./errors.js";
@@ -22,8 +24,6 @@ export interface CertRecord {
    * "kubernetes" for one paid for with a ServiceAccount token (TokenReview). */
   via: "token" | "renewal" | "kubernetes";
 }
-
-const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function unavailable(err: unknown): CaError {
   return new CaError("TSMESH_ERR_STORE_UNAVAILABLE", `etcd: ${(err as Error).message}`);
@@ -53,8 +53,9 @@ export async function readToken(etcd: Etcd3, token: string, now = Date.now()): P
     throw new CaError("TSMESH_ERR_TOKEN_INVALID", "bootstrap token is unknown, already used or expired");
   }
   const service = String(stored.service ?? "");
-  const namespace = stored.namespace === undefined ? "default" : String(stored.namespace);
-  if (!NAME.test(service) || !NAME.test(namespace)) throw new CaError("TSMESH_ERR_TOKEN_INVALID", "bootstrap token record is malformed");
+  const namespace = stored.namespace === undefined ? DEFAULT_NAMESPACE : String(stored.namespace);
+  // The API validated both with the same schema rule when it wrote the record.
+  if (!dnsName.safeParse(service).success || !dnsName.safeParse(namespace).success) throw new CaError("TSMESH_ERR_TOKEN_INVALID", "bootstrap token record is malformed");
   return { service, namespace, key, modRevision: kv.mod_revision };
 }
 

@@ -10,6 +10,7 @@ import { Etcd3 } from "etcd3";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaServerCredentials, getCertRecord, registerCertificates, type CaMaterial, type CaServerCredentials } from "../../control-plane/ca/index.js";
+import { readToken } from "../../control-plane/ca/store.js";
 import { createCsr, createIssuer, createTrustAnchor, generateKeyPair, issueWorkloadCert, splitPemCerts, verifyWorkloadChain } from "../../shared/pki/index.js";
 import { callSign } from "../../sidecar/identity/client.js";
 import { WorkloadIdentity } from "../../sidecar/identity/manager.js";
@@ -60,6 +61,15 @@ afterAll(async () => {
   creds?.close();
   await new Promise<void>((r) => (server ? server.tryShutdown(() => r()) : r()));
   etcd?.close();
+});
+
+describe("bootstrap token records", () => {
+  it("accept a service name of up to 63 lowercase RFC 1123 characters and refuse anything else as malformed", async () => {
+    expect((await readToken(etcd, await putToken("a".repeat(63)))).service).toBe("a".repeat(63));
+    for (const bad of ["a".repeat(64), "Web", "-web", "web_1", ""]) {
+      await expect(readToken(etcd, await putToken(bad))).rejects.toThrow(/TSMESH_ERR_TOKEN_INVALID: bootstrap token record is malformed/);
+    }
+  });
 });
 
 describe("Certificates.Sign", () => {
