@@ -7,32 +7,23 @@ export interface KeyPairPem {
   publicKeyPem: string;
 }
 
-export function generateKeyPair(bits = 2048): KeyPairPem {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync("rsa", {
-    modulusLength: bits,
-    publicExponent: 0x10001,
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-    publicKeyEncoding: { type: "spki", format: "pem" },
-  });
-  return { privateKeyPem: privateKey, publicKeyPem: publicKey };
-}
+/** One key shape for the sync and async generators. */
+const rsaOptions = (bits: number): crypto.RSAKeyPairOptions<"pem", "pem"> => ({
+  modulusLength: bits,
+  publicExponent: 0x10001,
+  privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  publicKeyEncoding: { type: "spki", format: "pem" },
+});
 
-/** Public key PEM (SPKI) of a private key PEM. */
-export function publicKeyOf(keyPem: string): string {
-  return crypto.createPublicKey(keyPem).export({ type: "spki", format: "pem" }).toString();
+export function generateKeyPair(bits = 2048): KeyPairPem {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync("rsa", rsaOptions(bits));
+  return { privateKeyPem: privateKey, publicKeyPem: publicKey };
 }
 
 export async function generateKeyPairAsync(bits = 2048): Promise<KeyPairPem> {
   return await new Promise((resolve, reject) => {
-    crypto.generateKeyPair(
-      "rsa",
-      {
-        modulusLength: bits,
-        publicExponent: 0x10001,
-        privateKeyEncoding: { type: "pkcs8", format: "pem" },
-        publicKeyEncoding: { type: "spki", format: "pem" },
-      },
-      (err, publicKey, privateKey) => (err ? reject(err) : resolve({ privateKeyPem: privateKey, publicKeyPem: publicKey })),
+    crypto.generateKeyPair("rsa", rsaOptions(bits), (err, publicKey, privateKey) =>
+      err ? reject(err) : resolve({ privateKeyPem: privateKey, publicKeyPem: publicKey }),
     );
   });
 }
