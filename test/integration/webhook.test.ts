@@ -94,7 +94,9 @@ describe("admission webhook over HTTPS", () => {
       "add /metadata/annotations",
       "add /spec/initContainers/0",
       "add /spec/initContainers/1",
-      "add /spec/volumes/1",
+      "add /spec/volumes/1", // identity (in-memory)
+      "add /spec/volumes/2", // trust bundle from ConfigMap tsmesh-ca-bundle
+      "add /spec/volumes/3", // projected ServiceAccount token (audience tsmesh)
     ]);
     const patched = jsonpatch.applyPatch(structuredClone(pod), ops, true, false).newDocument as Obj;
 
@@ -117,7 +119,12 @@ describe("admission webhook over HTTPS", () => {
   it("sends no patch for an already injected pod (CLI-injected template in an enabled namespace)", async () => {
     const cliTemplate = ((parse(injectYaml(fixtureText).yaml) as Obj).spec as Obj).template as Obj;
     const res = await mutate(podFromTemplate(cliTemplate));
-    expect(res).toEqual({ uid: "705ab4f5-6393-11e8-b7cc-42010a800002", allowed: true });
+    // No patch; the fixture's ServiceAccount still does not match its service, and that is said.
+    expect(res).toEqual({
+      uid: "705ab4f5-6393-11e8-b7cc-42010a800002",
+      allowed: true,
+      warnings: [expect.stringContaining('serviceAccountName is "default" but the service is "orders"')],
+    });
   });
 
   it("allows without a patch: opt-out, hostNetwork (with a warning), updates and other kinds", async () => {
