@@ -80,7 +80,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/healthz" && req.method === "GET") return send(res, 200, { status: "ok" });
     if (path !== "/mutate") return send(res, 404, { error: "not found", code: "TSMESH_ERR_NOT_FOUND" });
-    if (req.method !== "POST") return send(res, 405, { error: "use POST", code: "TSMESH_ERR_METHOD" });
+    if (req.method !== "POST") return send(res, 405, { error: "use POST", code: "TSMESH_ERR_METHOD_NOT_ALLOWED" });
     let body: unknown;
     try {
       body = JSON.parse((await readBody(req, limit)).toString("utf8"));

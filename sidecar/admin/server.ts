@@ -35,12 +35,12 @@ export function createAdminServer(src: AdminSources): http.Server {
       return json(res, 403, { error: `${path} is only served to loopback callers`, code: "TSMESH_ERR_ADMIN_LOCAL_ONLY" });
     }
     if (path === "/quit") {
-      if (method !== "POST") return json(res, 405, { error: "use POST /quit", code: "TSMESH_ERR_METHOD" });
+      if (method !== "POST") return json(res, 405, { error: "use POST /quit", code: "TSMESH_ERR_METHOD_NOT_ALLOWED" });
       json(res, 202, { status: "draining" });
       res.once("finish", src.quit);
       return;
     }
-    if (method !== "GET" && method !== "HEAD") return json(res, 405, { error: `${method} not allowed`, code: "TSMESH_ERR_METHOD" });
+    if (method !== "GET" && method !== "HEAD") return json(res, 405, { error: `${method} not allowed`, code: "TSMESH_ERR_METHOD_NOT_ALLOWED" });
     switch (path) {
       case "/live":
         return json(res, 200, { status: "live" });
