@@ -30,6 +30,15 @@ export interface PushPluginOptions {
 
 const env = (name: string): string | undefined => process.env[name] || undefined;
 
+/** TSMESH_PUSH_DEBOUNCE_MS, refused loudly when it is not a number of milliseconds. */
+function debounceFromEnv(): number {
+  const raw = env("TSMESH_PUSH_DEBOUNCE_MS");
+  if (raw === undefined) return DEFAULT_DEBOUNCE_MS;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms < 0) throw new Error(`TSMESH_PUSH_DEBOUNCE_MS must be milliseconds >= 0 (got "${raw}")`);
+  return ms;
+}
+
 interface Running {
   source: MeshSource;
   trust: TrustSource;
@@ -47,7 +56,7 @@ export interface PushHandle {
 export function pushPlugin(opts: PushPluginOptions = {}): GrpcPlugin & { handles: Map<ControlPlaneContext, PushHandle> } {
   const running = new Map<ControlPlaneContext, Running>();
   const handles = new Map<ControlPlaneContext, PushHandle>();
-  const debounceMs = opts.debounceMs ?? (env("TSMESH_PUSH_DEBOUNCE_MS") ? Number(env("TSMESH_PUSH_DEBOUNCE_MS")) : DEFAULT_DEBOUNCE_MS);
+  const debounceMs = opts.debounceMs ?? debounceFromEnv();
   const trustDomain = opts.trustDomain ?? env("TSMESH_TRUST_DOMAIN") ?? DEFAULT_TRUST_DOMAIN;
 
   return {
