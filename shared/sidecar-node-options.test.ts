@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { SIDECAR_NODE_OPTIONS, sidecarNodeOptions } from "./sidecar-node-options.js";
+import { applySidecarRuntimeFlags, SIDECAR_NODE_OPTIONS, SIDECAR_RUNTIME_V8_FLAGS, sidecarNodeOptions } from "./sidecar-node-options.js";
 
 // Allocates short-lived garbage (the young generation grows to its cap) and prints new space's size.
 const PROBE = `let k=[];for(let i=0;i<2e6;i++){k.push({a:i,b:"x"+i});if(k.length>20000)k=[]}
@@ -20,5 +20,43 @@ describe("sidecarNodeOptions", () => {
     const free = newSpaceMb("");
     expect(capped).toBeLessThanOrEqual(8); // two 4 MB semi-spaces
     expect(free).toBeGreaterThan(capped);
+  });
+});
+
+// Promotes short-lived batches to the old space (like in-flight requests under load), drops them,
+// and prints the peak heap size in MB, after setting the given V8 flags at run time.
+const OLD_GEN_PROBE = `
+const v8 = require("node:v8");
+for (const f of process.argv.slice(1)) v8.setFlagsFromString(f);
+(async () => {
+  let peak = 0;
+  for (let round = 0; round < 60; round++) {
+    let keep = [];
+    for (let i = 0; i < 60000; i++) keep.push({ a: i, s: "v" + i });
+    for (let j = 0; j < 60000; j++) ({ t: j });
+    keep = null;
+    peak = Math.max(peak, v8.getHeapStatistics().total_heap_size);
+    await new Promise((r) => setImmediate(r));
+  }
+  console.log(peak / 2 ** 20);
+})();`;
+const oldGenPeakMb = (runtimeFlags: string[]) =>
+  Number(
+    execFileSync(process.execPath, ["-e", OLD_GEN_PROBE, ...runtimeFlags], {
+      env: { ...process.env, NODE_OPTIONS: SIDECAR_NODE_OPTIONS },
+      encoding: "utf8",
+      timeout: 30_000,
+    }),
+  );
+
+describe("applySidecarRuntimeFlags", () => {
+  it("skips a flag the operator already gave", () => {
+    expect(applySidecarRuntimeFlags("--heap-growing-percent=50")).toEqual([]);
+  });
+
+  it("sets flags that take effect at run time: old-space garbage is collected at a lower heap size", () => {
+    const plain = oldGenPeakMb([]);
+    const applied = oldGenPeakMb(SIDECAR_RUNTIME_V8_FLAGS);
+    expect(applied).toBeLessThan(plain * 0.8);
   });
 });

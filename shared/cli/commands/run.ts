@@ -9,7 +9,8 @@ import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import type { Command } from "commander";
 import { createLogger, type Logger } from "../../log.js";
-import { readTrustBundle } from "../../pki/index.js";
+import { readTrustBundle } from "../../pki/bundle-file.js"; // not pki/index: node-forge is not needed here
+import { applySidecarRuntimeFlags } from "../../sidecar-node-options.js";
 import { api, CliError } from "../api-client.js";
 import { BootstrapFlagError, joinMesh, resolveBootstrap, type BootstrapSettings, type MeshMembership } from "../../../sidecar/bootstrap/index.js";
 import { loadSnapshotFile } from "../../../sidecar/config/snapshot-file.js";
@@ -105,6 +106,7 @@ export function register(program: Command): void {
     .option("--drain-timeout <ms>", "how long the sidecar waits for in-flight requests after the app exits", "10000")
     .option("--ready-timeout <ms>", "how long to wait for the sidecar before giving up (the app is not started)", "60000")
     .action(async (command: string[], flags: RunFlags) => {
+      applySidecarRuntimeFlags(); // V8 heap growth for the in-process sidecar
       const log = createLogger("run").child({ service: flags.service });
       let sidecar: Sidecar | undefined;
       let membership: MeshMembership | undefined;

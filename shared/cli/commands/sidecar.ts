@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { createLogger } from "../../log.js";
+import { applySidecarRuntimeFlags } from "../../sidecar-node-options.js";
 import { readTrustBundle } from "../../pki/bundle-file.js";
 import { resolveBootstrap } from "../../../sidecar/bootstrap/flags.js";
 import type { MeshMembership } from "../../../sidecar/bootstrap/index.js";
@@ -77,6 +78,7 @@ export function register(program: Command): void {
     .option("--config-cache <file>", "last-known-good config, served at start while no control plane answers (or TSMESH_CONFIG_CACHE; default in the temp dir)")
     .option("--drain-timeout <ms>", "how long a graceful exit waits for in-flight requests", "10000")
     .action(async (flags: SidecarFlags) => {
+      applySidecarRuntimeFlags(); // V8 heap growth, before the data path allocates
       const log = createLogger("sidecar").child({ service: flags.service });
       let sidecar: Sidecar | undefined;
       let membership: MeshMembership | undefined;
