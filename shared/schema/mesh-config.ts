@@ -13,6 +13,7 @@ export const meshConfigSpec = z.strictObject({
       otlpEndpoint: z.url().optional(),
     })
     .optional(),
+  /** Absent: access log off (Istio/Linkerd default); writing the block turns it on. */
   accessLog: z.strictObject({ enabled: z.boolean().default(true) }).optional(),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });

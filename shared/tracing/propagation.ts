@@ -67,11 +67,15 @@ const STRIP = new Set<string>(PROPAGATION_HEADERS);
  * flag ("d") is carried on as sampled.
  */
 export function injectContext<H extends Headers>(ctx: Context, headers: H): H & Headers {
+  return injectSpanContext(trace.getSpanContext(ctx), headers);
+}
+
+/** injectContext for a span context at hand (the data path: no Context object per request). */
+export function injectSpanContext<H extends Headers>(sc: SpanContext | undefined, headers: H): H & Headers {
   const out: Headers = {};
   for (const k in headers) {
     if (!STRIP.has(k)) out[k] = headers[k];
   }
-  const sc = trace.getSpanContext(ctx);
   if (sc === undefined || !isSpanContextValid(sc)) return out as H & Headers;
   const { traceId, spanId } = sc;
   const sampled = (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? "1" : "0";

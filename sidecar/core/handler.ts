@@ -82,6 +82,18 @@ export function compose(...layers: Middleware[]): (inner: Handler) => Handler {
   return (inner) => layers.reduceRight((next, layer) => layer(next), inner);
 }
 
+/**
+ * next(req, ctx) as a promise even when a layer throws synchronously: for layers that chain with
+ * .then() instead of async/await (one promise and continuation less per request).
+ */
+export function invoke(next: Handler, req: MeshRequest, ctx: RequestContext): Promise<MeshResponse> {
+  try {
+    return next(req, ctx);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
 /** Error a layer throws to make the listener answer with a specific status (e.g. 503 overflow). */
 export class MeshError extends Error {
   constructor(

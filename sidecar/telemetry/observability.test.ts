@@ -32,7 +32,7 @@ describe("observability bundle", () => {
     const obs = createObservability({
       service: "productpage",
       registry,
-      meshConfig: { tracing: { sampling: 0 }, logLevel: "info" },
+      meshConfig: { tracing: { sampling: 0 }, logLevel: "info", accessLog: { enabled: true } },
       writeAccessLog: (l) => lines.push(JSON.parse(l) as Record<string, unknown>),
     });
     obs.applySnapshot({ version: "12", meshConfig: { tracing: { sampling: 1, otlpEndpoint: rx.url } } });

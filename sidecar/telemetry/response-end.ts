@@ -1,15 +1,21 @@
 // Observability layers act when a response is finished with, not at headers: the body ended,
 // errored or was destroyed (client gone, retry discarding a reply), or at once when bodiless.
 // Only 'end'/'close'/'error' listeners are added, so the stream's flow is not changed.
+import type { Readable } from "node:stream";
 import { MeshError, type MeshResponse } from "../core/handler.js";
 
 function incomplete(message: string): Error {
   return Object.assign(new Error(message), { code: "TSMESH_ERR_BODY_INCOMPLETE" });
 }
 
+type Waiter = (err?: Error) => void;
+/** Waiters of one body: every layer shares one set of stream listeners (hot path). */
+const WAITERS = Symbol("tsmesh.bodyEndWaiters");
+type WithWaiters = Readable & { [WAITERS]?: Waiter[] };
+
 /** `done(err)` runs exactly once; err is set when the body failed or was cut short. */
 export function onBodyEnd(res: MeshResponse, done: (err?: Error) => void): void {
-  const body = res.body;
+  const body = res.body as WithWaiters | null;
   if (!body) {
     done();
     return;
@@ -22,6 +28,13 @@ export function onBodyEnd(res: MeshResponse, done: (err?: Error) => void): void 
     done(body.errored ?? incomplete("response body destroyed"));
     return;
   }
+  const pending = body[WAITERS];
+  if (pending) {
+    pending.push(done);
+    return;
+  }
+  const waiters: Waiter[] = [done];
+  body[WAITERS] = waiters;
   let called = false;
   const finish = (err?: Error) => {
     if (called) return;
@@ -29,7 +42,8 @@ export function onBodyEnd(res: MeshResponse, done: (err?: Error) => void): void 
     body.off("end", onEnd);
     body.off("close", onClose);
     body.off("error", finish);
-    done(err);
+    // In registration order, as separate listeners would have run.
+    for (let i = 0; i < waiters.length; i++) waiters[i]!(err);
   };
   const onEnd = () => finish();
   // 'close' without a prior 'end': the body was abandoned before its last byte.

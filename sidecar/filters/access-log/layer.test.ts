@@ -39,7 +39,7 @@ const chunked: Handler = async (_r, c) => {
 describe("access log", () => {
   it("writes one JSON line per request when the body ends, with no headers", async () => {
     const s = sink();
-    const log = createAccessLog({ service: "productpage", write: s.write });
+    const log = createAccessLog({ service: "productpage", write: s.write, meshConfig: { accessLog: { enabled: true } } });
     const res = await log.layer("outbound")(chunked)(req(), ctx());
     expect(s.lines).toHaveLength(0);
     let body = "";
@@ -73,7 +73,7 @@ describe("access log", () => {
 
   it("logs failures at warn with their code; logLevel warn keeps only those; disabled logs nothing", async () => {
     const s = sink();
-    const log = createAccessLog({ service: "s", write: s.write, meshConfig: { logLevel: "warn" } });
+    const log = createAccessLog({ service: "s", write: s.write, meshConfig: { logLevel: "warn", accessLog: { enabled: true } } });
     const ok: Handler = async () => ({ status: 200, headers: { "content-length": "0" }, body: null });
     const boom: Handler = async () => {
       throw new MeshError(503, "TSMESH_ERR_NO_ENDPOINTS", "none");
@@ -92,9 +92,18 @@ describe("access log", () => {
     expect(s.lines[1]).toMatchObject({ level: "info", status: 200, bytesSent: 0 });
   });
 
-  it("reports a body cut short", async () => {
+  it("is off unless MeshConfig turns it on (Istio/Linkerd default)", async () => {
     const s = sink();
     const log = createAccessLog({ service: "s", write: s.write });
+    expect(log.enabled()).toBe(false);
+    const res = await log.layer("outbound")(chunked)(req(), ctx());
+    for await (const _ of res.body!) void _;
+    expect(s.lines).toHaveLength(0);
+  });
+
+  it("reports a body cut short", async () => {
+    const s = sink();
+    const log = createAccessLog({ service: "s", write: s.write, meshConfig: { accessLog: { enabled: true } } });
     const res = await log.layer("outbound")(chunked)(req(), ctx());
     res.body!.destroy();
     await new Promise((r) => setTimeout(r, 10));

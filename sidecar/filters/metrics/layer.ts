@@ -3,7 +3,7 @@
 // Put it first on each listener's stack so the duration covers every other layer.
 import { parseSpiffeId } from "../../../shared/identity.js";
 import type { Direction, SidecarMetrics } from "../../../shared/metrics/index.js";
-import type { Middleware, RequestContext } from "../../core/handler.js";
+import { invoke, type Middleware, type RequestContext } from "../../core/handler.js";
 import { onBodyEnd, statusOfError } from "../../telemetry/response-end.js";
 
 export const UNKNOWN = "unknown";
@@ -21,32 +21,68 @@ export function peerService(identity: string | undefined): string {
   return parseSpiffeId(identity)?.service ?? UNKNOWN;
 }
 
+interface Series {
+  labels: { direction: Direction; source: string; destination: string; route: string };
+  /** Counter labels per status code. */
+  byCode: Map<number, Record<string, string>>;
+  retry: { destination: string; route: string };
+}
+
+/** Bounds the label-object cache (series are bounded by routes x peers anyway). */
+const MAX_SERIES = 10_000;
+
 export function metricsLayer(opts: MetricsLayerOptions): Middleware {
   const { metrics, direction, service } = opts;
+  // Label objects built once per (source, destination, route) and reused: no spread, no
+  // String(status) and no SPIFFE parsing per request.
+  const series = new Map<string, Series>();
+  const peers = new Map<string, string>();
+  const seriesOf = (ctx: RequestContext): Series => {
+    let source = service;
+    let destination = service;
+    if (direction === "outbound") destination = ctx.logical ?? UNKNOWN;
+    else {
+      const id = ctx.peerIdentity;
+      if (id) {
+        let s = peers.get(id);
+        if (s === undefined) {
+          s = peerService(id);
+          if (peers.size < MAX_SERIES) peers.set(id, s);
+        }
+        source = s;
+      } else source = UNKNOWN;
+    }
+    const route = ctx.route ?? "";
+    const key = `${source}\n${destination}\n${route}`;
+    let s = series.get(key);
+    if (!s) {
+      s = { labels: { direction, source, destination, route }, byCode: new Map(), retry: { destination, route } };
+      if (series.size < MAX_SERIES) series.set(key, s);
+    }
+    return s;
+  };
   const record = (ctx: RequestContext, status: number) => {
-    const labels = {
-      direction,
-      source: direction === "outbound" ? service : peerService(ctx.peerIdentity),
-      destination: direction === "outbound" ? (ctx.logical ?? UNKNOWN) : service,
-      route: ctx.route ?? "",
-    };
-    metrics.requests.inc({ ...labels, code: String(status) });
-    metrics.requestDuration.observe(labels, Number(process.hrtime.bigint() - ctx.startedAt) / 1e9);
+    const s = seriesOf(ctx);
+    let codeLabels = s.byCode.get(status);
+    if (!codeLabels) {
+      codeLabels = { ...s.labels, code: String(status) };
+      s.byCode.set(status, codeLabels);
+    }
+    metrics.requests.inc(codeLabels);
+    metrics.requestDuration.observe(s.labels, Number(process.hrtime.bigint() - ctx.startedAt) / 1e9);
     const retries = ctx.annotations.retries;
-    if (typeof retries === "number" && retries > 0) {
-      metrics.retries.inc({ destination: labels.destination, route: labels.route }, retries);
-    }
+    if (typeof retries === "number" && retries > 0) metrics.retries.inc(s.retry, retries);
   };
-  return (next) => async (req, ctx) => {
-    let res;
-    try {
-      res = await next(req, ctx);
-    } catch (err) {
-      record(ctx, statusOfError(err));
-      throw err;
-    }
-    // Counted by the status sent; a body cut short is visible in the access log and the span.
-    onBodyEnd(res, () => record(ctx, res.status));
-    return res;
-  };
+  return (next) => (req, ctx) =>
+    invoke(next, req, ctx).then(
+      (res) => {
+        // Counted by the status sent; a body cut short is visible in the access log and the span.
+        onBodyEnd(res, () => record(ctx, res.status));
+        return res;
+      },
+      (err: unknown) => {
+        record(ctx, statusOfError(err));
+        throw err;
+      },
+    );
 }

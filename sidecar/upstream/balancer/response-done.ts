@@ -2,25 +2,11 @@
 // or at once for a bodiless response. Used to hold a slot (active request, breaker) for the
 // whole exchange rather than until headers.
 import type { MeshResponse } from "../../core/handler.js";
+import { onBodyEnd } from "../../telemetry/response-end.js";
 
 export function onResponseDone(res: MeshResponse, done: () => void): void {
-  const body = res.body;
-  if (!body || body.destroyed || body.readableEnded) {
-    done();
-    return;
-  }
-  let called = false;
-  const once = () => {
-    if (called) return;
-    called = true;
-    body.off("end", once);
-    body.off("close", once);
-    body.off("error", once);
-    done();
-  };
-  body.once("end", once);
-  body.once("close", once);
-  body.once("error", once);
+  // Shares the body's end listeners with the observability layers (one set per response).
+  onBodyEnd(res, () => done());
 }
 
 const DISCARD_MAX_BYTES = 64 * 1024;
