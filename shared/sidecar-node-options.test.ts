@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { applySidecarRuntimeFlags, SIDECAR_NODE_OPTIONS, SIDECAR_RUNTIME_V8_FLAGS, sidecarNodeOptions } from "./sidecar-node-options.js";
+import { applySidecarRuntimeFlags, SIDECAR_MALLOC_ARENA_MAX, SIDECAR_NODE_OPTIONS, SIDECAR_RUNTIME_V8_FLAGS, sidecarEnv, sidecarNodeOptions } from "./sidecar-node-options.js";
 
 // Allocates short-lived garbage (the young generation grows to its cap) and prints new space's size.
 const PROBE = `let k=[];for(let i=0;i<2e6;i++){k.push({a:i,b:"x"+i});if(k.length>20000)k=[]}
@@ -9,6 +9,11 @@ const newSpaceMb = (nodeOptions: string) =>
   Number(execFileSync(process.execPath, ["-e", PROBE], { env: { ...process.env, NODE_OPTIONS: nodeOptions }, encoding: "utf8", timeout: 20_000 })) / 2 ** 20;
 
 describe("sidecarNodeOptions", () => {
+  it("sidecarEnv: adds both settings, values already in the environment win", () => {
+    expect(sidecarEnv({})).toEqual({ NODE_OPTIONS: SIDECAR_NODE_OPTIONS, MALLOC_ARENA_MAX: SIDECAR_MALLOC_ARENA_MAX });
+    expect(sidecarEnv({ MALLOC_ARENA_MAX: "4", NODE_OPTIONS: "--max-semi-space-size=8" })).toEqual({ NODE_OPTIONS: "--max-semi-space-size=8", MALLOC_ARENA_MAX: "4" });
+  });
+
   it("adds the setting to NODE_OPTIONS, keeps what is there, and never overrides an explicit semi-space size", () => {
     expect(sidecarNodeOptions("")).toBe(SIDECAR_NODE_OPTIONS);
     expect(sidecarNodeOptions("--enable-source-maps")).toBe(`--enable-source-maps ${SIDECAR_NODE_OPTIONS}`);

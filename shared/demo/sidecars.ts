@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../net/free-port.js";
-import { sidecarNodeOptions } from "../sidecar-node-options.js";
+import { sidecarEnv } from "../sidecar-node-options.js";
 
 /** The CLI entry next to this file once built (dist/shared/demo -> dist/shared/cli/main.js). */
 export const CLI_ENTRY = fileURLToPath(new URL("../cli/main.js", import.meta.url));
@@ -41,7 +41,7 @@ export async function spawnSidecar(spec: DemoSidecarSpec): Promise<DemoSidecar> 
   // The token goes by environment, not argv: other local users can read process arguments.
   const proc = spawn(process.execPath, args, {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, NODE_OPTIONS: sidecarNodeOptions(), TSMESH_BOOTSTRAP_TOKEN: spec.token, TSMESH_LOG_LEVEL: process.env.TSMESH_LOG_LEVEL ?? "warn" },
+    env: { ...process.env, ...sidecarEnv(), TSMESH_BOOTSTRAP_TOKEN: spec.token, TSMESH_LOG_LEVEL: process.env.TSMESH_LOG_LEVEL ?? "warn" },
   });
   let stderr = "";
   proc.stderr!.on("data", (d: Buffer) => {

@@ -18,7 +18,7 @@ import {
   SA_TOKEN_MOUNT_PATH,
   SA_TOKEN_VOLUME,
 } from "./constants.js";
-import { SIDECAR_NODE_OPTIONS } from "../sidecar-node-options.js";
+import { SIDECAR_MALLOC_ARENA_MAX, SIDECAR_NODE_OPTIONS } from "../sidecar-node-options.js";
 import type { InjectOptions } from "./options.js";
 
 export interface ProxySettings {
@@ -106,8 +106,9 @@ export function proxyContainer(opts: InjectOptions, s: ProxySettings): Record<st
       fieldEnv("POD_NAMESPACE", "metadata.namespace"),
       fieldEnv("POD_IP", "status.podIP"),
       fieldEnv("SERVICE_ACCOUNT", "spec.serviceAccountName"),
-      // Young-generation cap: ~25 MB less RSS under load (shared/sidecar-node-options.ts).
+      // Young-generation cap and two malloc arenas: ~35 MB less RSS under load (shared/sidecar-node-options.ts).
       { name: "NODE_OPTIONS", value: SIDECAR_NODE_OPTIONS },
+      { name: "MALLOC_ARENA_MAX", value: SIDECAR_MALLOC_ARENA_MAX },
     ],
     ports: [
       { name: "tsmesh-outbound", containerPort: OUTBOUND_PORT, protocol: "TCP" },

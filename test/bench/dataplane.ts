@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../shared/net/free-port.js";
-import { sidecarNodeOptions } from "../../shared/sidecar-node-options.js";
+import { sidecarEnv } from "../../shared/sidecar-node-options.js";
 import { createTestPki } from "../harness/mesh-certs.js";
 import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
 import { cpuSeconds, h2load, hey, round, rssMb, spawnWithPort, wrk, type H2loadResult, type HeyResult, type WrkResult } from "./_tools.js";
@@ -166,8 +166,8 @@ try {
       "sidecar-1hop": addedP99("sidecar-1hop"),
       "sidecar-pair-mtls": addedP99("sidecar-pair-mtls"),
     },
-    // The sidecars run with the deployment's V8 setting (test/harness adds it to NODE_OPTIONS).
-    sidecarNodeOptions: sidecarNodeOptions(),
+    // The sidecars run with the deployment's heap settings (test/harness adds them to their env).
+    sidecarEnv: sidecarEnv(),
     sidecarRssMb: Math.max(...pair.rssMb),
     sidecarCpuCoresPer1000Rps: Math.max(...pair.cpuCoresPer1000Rps),
     targets: {

@@ -7,13 +7,14 @@
 // best round counted. RSS includes ~40 MB of the node binary's file-backed pages (shared between
 // node processes); anon (RssAnon) is what the sidecar itself adds. Prints one JSON line. Usage:
 //   node dist/test/bench/sidecar-rss.js [heySeconds=5] [wrkSeconds=5] [rounds=2] [nodeOptions...]
-// e.g. ... 5 5 3 "" "--max-semi-space-size=4" ("" = node's defaults; none given: SIDECAR_NODE_OPTIONS,
-// the deployment setting from shared/sidecar-node-options.ts).
+// e.g. ... 5 5 3 "" "MALLOC_ARENA_MAX=2 --max-semi-space-size=4": leading NAME=value words are
+// environment variables. "" = node's and glibc's defaults; none given: the deployment settings
+// from shared/sidecar-node-options.ts. (The sidecar's own runtime V8 flags apply in every set.)
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SIDECAR_NODE_OPTIONS } from "../../shared/sidecar-node-options.js";
+import { SIDECAR_MALLOC_ARENA_MAX, SIDECAR_NODE_OPTIONS } from "../../shared/sidecar-node-options.js";
 import { createTestPki } from "../harness/mesh-certs.js";
 import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
 import { cpuSeconds, hey, round, spawnWithPort, wrk } from "./_tools.js";
@@ -21,7 +22,7 @@ import { cpuSeconds, hey, round, spawnWithPort, wrk } from "./_tools.js";
 const HEY_SECONDS = Number(process.argv[2] ?? 5);
 const WRK_SECONDS = Number(process.argv[3] ?? 5);
 const ROUNDS = Math.max(1, Number(process.argv[4] ?? 2));
-const CONFIGS = process.argv.length > 5 ? process.argv.slice(5) : [SIDECAR_NODE_OPTIONS];
+const CONFIGS = process.argv.length > 5 ? process.argv.slice(5) : [`MALLOC_ARENA_MAX=${SIDECAR_MALLOC_ARENA_MAX} ${SIDECAR_NODE_OPTIONS}`];
 const here = fileURLToPath(new URL(".", import.meta.url));
 const log = (msg: string) => process.stderr.write(`[sidecar-rss bench] ${msg}\n`);
 
@@ -70,8 +71,11 @@ try {
   const quiet = { meshConfig: { trustDomain: "cluster.local", mtls: "PERMISSIVE" as const, logLevel: "warn" as const } };
   const pairs: Pair[] = [];
   for (const [i, nodeOptions] of CONFIGS.entries()) {
-    // Explicit, so "" really means node's defaults (the harness adds SIDECAR_NODE_OPTIONS otherwise).
-    const env = { NODE_OPTIONS: nodeOptions };
+    // Explicit, so "" really means the defaults (the harness adds the deployment settings otherwise;
+    // MALLOC_ARENA_MAX=0 is glibc's default).
+    const words = nodeOptions.split(" ").filter(Boolean);
+    const vars = words.filter((w) => /^[A-Z_]+=/.test(w)).map((w) => w.split("=", 2) as [string, string]);
+    const env = { MALLOC_ARENA_MAX: "0", ...Object.fromEntries(vars), NODE_OPTIONS: words.filter((w) => !/^[A-Z_]+=/.test(w)).join(" ") };
     const b = await startSidecarProcess({ service: `b${i}`, appPort: app.port, certs: pki.issue(`b${i}`), dir, snapshot: snapshotOf(quiet), env });
     sidecars.push(b);
     const a = await startSidecarProcess({

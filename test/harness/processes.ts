@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../shared/net/free-port.js";
-import { sidecarNodeOptions } from "../../shared/sidecar-node-options.js";
+import { sidecarEnv } from "../../shared/sidecar-node-options.js";
 import type { Snapshot } from "../../shared/snapshot.js";
 import type { CertFiles } from "./mesh-certs.js";
 
@@ -66,7 +66,7 @@ export async function startSidecarProcess(spec: SidecarSpec): Promise<SidecarPro
   // Last-known-good config and cached certificate + key in the test's dir (removed with it), not
   // the temp dir's default; a --config-cache in extraArgs still wins.
   const cache = { TSMESH_CONFIG_CACHE: join(spec.dir, `${spec.service}-${inbound}-cache.json`) };
-  const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TSMESH_LOG_LEVEL: "warn", NODE_OPTIONS: sidecarNodeOptions(), ...cache, ...spec.env } });
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TSMESH_LOG_LEVEL: "warn", ...sidecarEnv(), ...cache, ...spec.env } });
   let stderr = "";
   proc.stderr!.on("data", (d: Buffer) => {
     if (stderr.length < 1_000_000) stderr += d.toString();
