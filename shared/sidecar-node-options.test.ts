@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { applySidecarRuntimeFlags, SIDECAR_MALLOC_ARENA_MAX, SIDECAR_NODE_OPTIONS, SIDECAR_RUNTIME_V8_FLAGS, sidecarEnv, sidecarNodeOptions } from "./sidecar-node-options.js";
+import { PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
+import { applySidecarRuntimeFlags, collectStartupGarbage, SIDECAR_MALLOC_ARENA_MAX, SIDECAR_NODE_OPTIONS, SIDECAR_RUNTIME_V8_FLAGS, sidecarEnv, sidecarNodeOptions } from "./sidecar-node-options.js";
 
 // Allocates short-lived garbage (the young generation grows to its cap) and prints new space's size.
 const PROBE = `let k=[];for(let i=0;i<2e6;i++){k.push({a:i,b:"x"+i});if(k.length>20000)k=[]}
@@ -63,5 +64,19 @@ describe("applySidecarRuntimeFlags", () => {
     const plain = oldGenPeakMb([]);
     const applied = oldGenPeakMb(SIDECAR_RUNTIME_V8_FLAGS);
     expect(applied).toBeLessThan(plain * 0.8);
+  });
+});
+
+describe("collectStartupGarbage", () => {
+  it("runs a full (mark-compact) collection without --expose-gc and leaves gc unexposed", async () => {
+    const seen: PerformanceEntry[] = [];
+    const obs = new PerformanceObserver((list) => seen.push(...list.getEntries()));
+    obs.observe({ entryTypes: ["gc"] });
+    collectStartupGarbage();
+    await new Promise((r) => setTimeout(r, 50));
+    obs.disconnect();
+    const MAJOR = 4; // perf_hooks.constants.NODE_PERFORMANCE_GC_MAJOR
+    expect(seen.some((e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === MAJOR)).toBe(true);
+    expect(typeof (globalThis as { gc?: unknown }).gc).toBe("undefined");
   });
 });

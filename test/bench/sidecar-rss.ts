@@ -116,7 +116,12 @@ try {
   console.log(JSON.stringify({ bench: "sidecar-rss", heySeconds: HEY_SECONDS, wrkSeconds: WRK_SECONDS, rounds: ROUNDS, results: summary }));
 } finally {
   await Promise.all(sidecars.map((s) => s.stop()));
+  // Awaited, SIGKILL after 2 s: the bench must not leave its app running.
+  const exited = new Promise((r) => app.proc.once("exit", r));
   app.proc.kill("SIGTERM");
+  const timer = setTimeout(() => app.proc.kill("SIGKILL"), 2000);
+  await exited;
+  clearTimeout(timer);
   pki.cleanup();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -10,7 +10,7 @@ import { constants } from "node:os";
 import type { Command } from "commander";
 import { createLogger, type Logger } from "../../log.js";
 import { readTrustBundle } from "../../pki/bundle-file.js"; // not pki/index: node-forge is not needed here
-import { applySidecarRuntimeFlags } from "../../sidecar-node-options.js";
+import { applySidecarRuntimeFlags, collectStartupGarbage } from "../../sidecar-node-options.js";
 import { api, CliError } from "../api-client.js";
 import { BootstrapFlagError, joinMesh, resolveBootstrap, type BootstrapSettings, type MeshMembership } from "../../../sidecar/bootstrap/index.js";
 import { loadSnapshotFile } from "../../../sidecar/config/snapshot-file.js";
@@ -161,6 +161,7 @@ export function register(program: Command): void {
           });
         }
         await waitReady(sidecar, readyTimeoutMs);
+        collectStartupGarbage(); // see shared/sidecar-node-options.ts
       } catch (err) {
         await fail(err);
       }

@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { createLogger } from "../../log.js";
-import { applySidecarRuntimeFlags } from "../../sidecar-node-options.js";
+import { applySidecarRuntimeFlags, collectStartupGarbage } from "../../sidecar-node-options.js";
 import { readTrustBundle } from "../../pki/bundle-file.js";
 import { resolveBootstrap } from "../../../sidecar/bootstrap/flags.js";
 import type { MeshMembership } from "../../../sidecar/bootstrap/index.js";
@@ -148,6 +148,7 @@ export function register(program: Command): void {
       if (stopping) return;
       const started = sidecar;
       up.running = started;
+      collectStartupGarbage(); // see shared/sidecar-node-options.ts
       // SIGHUP re-reads --config: a hot update without a control plane (in-flight requests go on).
       if (flags.config) {
         const file = flags.config;
