@@ -1,6 +1,6 @@
 // The innermost inbound handler: forwards to the local app on 127.0.0.1:<appPort>, HTTP/1.1 over
 // a keep-alive pool or h2c on one session, matching the protocol the request came in with.
-import { Pool } from "undici";
+import { Pool } from "../upstream/undici-pool.js";
 import type { Handler } from "../core/handler.js";
 import { H2Session } from "../upstream/h2-sessions.js";
 import { sendH1 } from "../upstream/send-h1.js";

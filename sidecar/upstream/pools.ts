@@ -1,7 +1,8 @@
 // Connection pools per endpoint (peer sidecar inbound): an undici Pool for HTTP/1.1 and one
 // HTTP/2 session, both over mTLS with the peer's SPIFFE ID checked. Kept across config changes
 // while the endpoint stays; closed gracefully (in-flight requests finish) once it is gone.
-import { Pool, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import { Pool } from "./undici-pool.js";
 import type { Endpoint } from "../core/handler.js";
 import { H2Session } from "./h2-sessions.js";
 import { connectMtls, type TlsSource } from "./tls-connect.js";
