@@ -14,6 +14,8 @@ export interface UpstreamTarget {
 
 interface Entry extends UpstreamTarget {
   readonly h1: Pool;
+  /** The connection cap this entry's Pool was built with (undefined: unlimited). */
+  readonly connections: number | undefined;
 }
 
 export interface PoolOptions {
@@ -33,24 +35,39 @@ export class EndpointPools {
     private readonly opts: PoolOptions = {},
   ) {}
 
-  get(ep: Endpoint): UpstreamTarget {
+  /**
+   * The pools of `ep`. `maxConnections` (DestinationPolicy connectionPool.maxConnections) caps the
+   * HTTP/1.1 connections to it; when the cap changes, the old pools are closed gracefully (their
+   * in-flight requests finish) and new ones built with it.
+   */
+  get(ep: Endpoint, maxConnections?: number): UpstreamTarget {
     const key = poolKey(ep);
     let entry = this.entries.get(key);
+    const connections = maxConnections ?? this.opts.connections;
+    if (entry && entry.connections !== connections) {
+      EndpointPools.closeGracefully(entry);
+      entry = undefined;
+    }
     if (!entry) {
-      entry = this.create(ep);
+      entry = this.create(ep, connections);
       this.entries.set(key, entry);
     }
     return entry;
+  }
+
+  private static closeGracefully(entry: Entry): void {
+    entry.h1.close().catch(() => {});
+    entry.h2.close();
   }
 
   get size(): number {
     return this.entries.size;
   }
 
-  private create(ep: Endpoint): Entry {
+  private create(ep: Endpoint, connections: number | undefined): Entry {
     const tlsState = this.tlsState;
     const h1 = new Pool(`https://${ep.address}`, {
-      connections: this.opts.connections ?? null,
+      connections: connections ?? null,
       keepAliveTimeout: this.opts.keepAliveTimeoutMs ?? 20_000,
       pipelining: 1,
       connect: (_opts, cb) => {
@@ -68,7 +85,7 @@ export class EndpointPools {
       if (!socket) throw failure ?? new Error("no workload certificate yet");
       return socket;
     });
-    return { h1, h2 };
+    return { h1, h2, connections };
   }
 
   /** Closes pools of endpoints not in `keep` (keys from poolKey) gracefully. */
@@ -76,8 +93,7 @@ export class EndpointPools {
     for (const [key, entry] of this.entries) {
       if (keep.has(key)) continue;
       this.entries.delete(key);
-      entry.h1.close().catch(() => {});
-      entry.h2.close();
+      EndpointPools.closeGracefully(entry);
     }
   }
 
