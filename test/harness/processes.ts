@@ -52,6 +52,15 @@ async function waitReady(admin: number, proc: ChildProcess, logs: () => string, 
   throw new Error(`sidecar not ready after ${timeoutMs} ms: ${logs()}`);
 }
 
+// A test that fails half-way (a beforeAll that throws after starting some sidecars) must not
+// leave sidecars running after its worker exits: CI would carry them into the next test files.
+const live = new Set<ChildProcess>();
+process.once("exit", () => live.forEach((p) => p.kill("SIGKILL")));
+function track(proc: ChildProcess): void {
+  live.add(proc);
+  proc.once("exit", () => live.delete(proc));
+}
+
 export async function startSidecarProcess(spec: SidecarSpec): Promise<SidecarProcess> {
   const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
   const args = [CLI, "sidecar", "--service", spec.service, "--app-port", String(spec.appPort), "--bind", "127.0.0.1"];
@@ -67,6 +76,7 @@ export async function startSidecarProcess(spec: SidecarSpec): Promise<SidecarPro
   // the temp dir's default; a --config-cache in extraArgs still wins.
   const cache = { TSMESH_CONFIG_CACHE: join(spec.dir, `${spec.service}-${inbound}-cache.json`) };
   const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TSMESH_LOG_LEVEL: "warn", ...sidecarEnv(), ...cache, ...spec.env } });
+  track(proc);
   let stderr = "";
   proc.stderr!.on("data", (d: Buffer) => {
     if (stderr.length < 1_000_000) stderr += d.toString();
