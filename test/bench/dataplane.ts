@@ -6,8 +6,9 @@
 //   sidecar-1hop      client -> sidecar inbound (PERMISSIVE plaintext) -> app
 //   sidecar-pair-mtls client -> sidecar A outbound -> mTLS -> sidecar B inbound -> app
 // and the sidecars' RSS and CPU per 1,000 rps; then HTTP/2 (h2load, h2c to the first hop) direct
-// vs through the sidecar pair (h2 over mTLS between the sidecars). Prints one JSON summary line (plus progress on
-// stderr). Bounded: every phase has a fixed duration. Usage:
+// vs through the sidecar pair (h2 over mTLS between the sidecars); then the tracing overhead at
+// 100% sampling (test/bench/tracing.ts, run from here). Sidecars run the default MeshConfig
+// (sampling 0.01, access log off). Prints one JSON summary line (plus progress on stderr). Bounded: every phase has a fixed duration. Usage:
 //   node dist/test/bench/dataplane.js [wrkSeconds=5] [heySeconds=5] [rounds=2]
 // Throughput rounds alternate over all targets and the best round counts, so background load that
 // drifts during the run (a shared CI host) does not favour whichever target ran in a quiet moment.
@@ -20,7 +21,7 @@ import { freePort } from "../../shared/net/free-port.js";
 import { sidecarEnv } from "../../shared/sidecar-node-options.js";
 import { createTestPki } from "../harness/mesh-certs.js";
 import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
-import { cpuSeconds, h2load, hey, round, rssMb, spawnWithPort, wrk, type H2loadResult, type HeyResult, type WrkResult } from "./_tools.js";
+import { cpuSeconds, h2load, hey, round, rssMb, run, spawnWithPort, wrk, type H2loadResult, type HeyResult, type WrkResult } from "./_tools.js";
 
 const WRK_SECONDS = Number(process.argv[2] ?? 5);
 const HEY_SECONDS = Number(process.argv[3] ?? 5);
@@ -108,7 +109,9 @@ try {
   children.push(app.proc);
   const ngx = await nginx(dir, app.port);
   children.push(ngx.proc);
-  const quiet = { meshConfig: { trustDomain: "cluster.local", mtls: "PERMISSIVE" as const, logLevel: "warn" as const } };
+  // The default MeshConfig (tracing sampling 0.01, access log off) except PERMISSIVE, which the
+  // plaintext 1-hop target needs; the pair still talks mTLS (sidecars always originate it).
+  const quiet = { meshConfig: { trustDomain: "cluster.local", mtls: "PERMISSIVE" as const, logLevel: "info" as const } };
   const b = await startSidecarProcess({ service: "b", appPort: app.port, certs: pki.issue("b"), dir, snapshot: snapshotOf(quiet) });
   sidecars.push(b);
   // The h2c app listens on its own port, so HTTP/2 goes to a second service.
@@ -145,6 +148,11 @@ try {
     h2[name] = await h2load(url, authority, WRK_SECONDS, 4, 8);
     log(`${name}: ${JSON.stringify(h2[name])}`);
   }
+  // Tracing at 100% sampling vs 0 on the same sidecar pair (issue: overhead reported here); its
+  // own processes, OTLP receiver in-process, hot-switched sampling (test/bench/tracing.ts).
+  log(`tracing: sampling 0 vs 1, ${Math.min(ROUNDS, 2)} round(s)`);
+  const tracingOut = await run(process.execPath, [join(here, "tracing.js"), String(WRK_SECONDS), String(HEY_SECONDS), String(Math.min(ROUNDS, 2))], (ROUNDS * 4 * (WRK_SECONDS + HEY_SECONDS) + 120) * 1000);
+  const tracing = JSON.parse(tracingOut.trim().split("\n").pop()!) as Record<string, unknown>;
   const r = (k: string) => rows[k]!;
   const ratio = (x: number, y: number) => round(x / y);
   const addedP99 = (k: string) => round(r(k).fixed.p99Ms - r("direct").fixed.p99Ms);
@@ -153,6 +161,11 @@ try {
     bench: "dataplane",
     wrk: { seconds: WRK_SECONDS, connections: CONNECTIONS, rounds: ROUNDS, counted: "best round" },
     fixedRate: { rps: FIXED_RPS, seconds: HEY_SECONDS, workers: HEY_WORKERS },
+    configs: {
+      nginx: "worker_processes 1; plain proxy_pass, HTTP/1.1 upstream keepalive 64, access_log off",
+      sidecar: { meshConfig: quiet.meshConfig, tracingSampling: "default 0.01", accessLog: "default off", process: "one Node.js thread" },
+      load: `wrk -t1 -c${CONNECTIONS} (same host); hey -c ${HEY_WORKERS} -q ${FIXED_RPS / HEY_WORKERS} (fixed ${FIXED_RPS} rps)`,
+    },
     results: rows,
     http2: { clients: 4, streamsPerClient: 8, results: h2, sidecarPairVsDirectRps: round(h2["sidecar-pair-mtls-h2"]!.rps / h2["direct-h2c"]!.rps) },
     ratios: {
@@ -168,6 +181,7 @@ try {
     },
     // The sidecars run with the deployment's heap settings (test/harness adds them to their env).
     sidecarEnv: sidecarEnv(),
+    tracing100pct: { sampling0: tracing.sampling0, sampling1: tracing.sampling1, overhead: tracing.overheadAt100pct, errors: tracing.errors },
     sidecarRssMb: Math.max(...pair.rssMb),
     sidecarCpuCoresPer1000Rps: Math.max(...pair.cpuCoresPer1000Rps),
     targets: {
