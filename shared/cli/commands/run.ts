@@ -9,50 +9,19 @@ import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import type { Command } from "commander";
 import { createLogger, type Logger } from "../../log.js";
-import { readTrustBundle } from "../../pki/bundle-file.js"; // not pki/index: node-forge is not needed here
 import { applySidecarRuntimeFlags, collectStartupGarbage } from "../../sidecar-node-options.js";
 import { api, CliError } from "../api-client.js";
-import { BootstrapFlagError, joinMesh, resolveBootstrap, type BootstrapSettings, type MeshMembership } from "../../../sidecar/bootstrap/index.js";
-import { loadSnapshotFile } from "../../../sidecar/config/snapshot-file.js";
-import { loadTlsFiles, type TlsMaterial } from "../../../sidecar/config/tls-material.js";
-import { startSidecar, type Sidecar } from "../../../sidecar/main.js";
+import { declareSidecarOptions, millis, startSidecarFromFlags, type SidecarFlags, type SidecarParts } from "../sidecar-flags.js";
+import { BootstrapFlagError, resolveBootstrap, type BootstrapSettings } from "../../../sidecar/bootstrap/flags.js";
+import type { Sidecar } from "../../../sidecar/main.js";
 
-interface RunFlags {
-  service: string;
-  appPort: string;
-  inboundPort: string;
-  outboundPort: string;
-  adminPort: string;
-  bind: string;
-  config?: string;
-  cert?: string;
-  key?: string;
-  ca?: string;
-  controlPlane?: string;
-  token?: string;
-  bootstrapToken?: string;
-  caBundle?: string;
-  labels?: string;
-  advertiseAddress?: string;
-  drainTimeout: string;
+interface RunFlags extends SidecarFlags {
   readyTimeout: string;
 }
 
 // Where `tsmesh control-plane` with its defaults listens and keeps its CA, for the zero-flag case.
 const LOCAL_CONTROL_PLANE = "127.0.0.1:15012";
 const LOCAL_BUNDLE = ".tsmesh/certs/bundle.crt";
-
-function port(name: string, value: string, allowZero = true): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1) || n > 65535) throw new CliError(`--${name} must be a port number (got "${value}")`);
-  return n;
-}
-
-function millis(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new CliError(`--${name} must be milliseconds >= 0 (got "${value}")`);
-  return n;
-}
 
 /** Static mode (--config/--cert) or the control plane; with neither, the local control plane. */
 function bootstrapSettings(flags: RunFlags): BootstrapSettings | undefined {
@@ -63,7 +32,9 @@ function bootstrapSettings(flags: RunFlags): BootstrapSettings | undefined {
     controlPlane: flags.controlPlane ?? process.env.TSMESH_CONTROL_PLANE ?? LOCAL_CONTROL_PLANE,
     caBundle: flags.caBundle ?? process.env.TSMESH_CA_BUNDLE ?? (existsSync(LOCAL_BUNDLE) ? LOCAL_BUNDLE : undefined),
   };
-  return resolveBootstrap(withDefaults);
+  const settings = resolveBootstrap(withDefaults);
+  // No --namespace or --token-file here: the mesh default namespace, the token below.
+  return settings && { ...settings, namespace: undefined };
 }
 
 async function tokenFor(service: string, settings: BootstrapSettings, log: Logger): Promise<string> {
@@ -83,83 +54,55 @@ async function waitReady(sidecar: Sidecar, timeoutMs: number): Promise<void> {
 }
 
 export function register(program: Command): void {
-  program
+  const run = program
     .command("run")
     .description("run a command with a sidecar: the app starts once the sidecar is ready and gets HTTP_PROXY")
-    .argument("<command...>", "the app and its arguments (after --)")
-    .requiredOption("--service <name>", "service the app is")
-    .requiredOption("--app-port <port>", "port the app listens on (127.0.0.1)")
-    .option("--inbound-port <port>", "mTLS listener for peers", "15006")
-    .option("--outbound-port <port>", "listener for the app's outgoing requests (HTTP_PROXY)", "15001")
-    .option("--admin-port <port>", "admin listener: /ready /live /config_dump /metrics", "15020")
-    .option("--bind <addr>", "address of the inbound and admin listeners", "0.0.0.0")
-    .option("--config <file>", "static config: a Snapshot JSON (no config push)")
-    .option("--cert <file>", "static workload certificate chain (PEM); with --key and --ca")
-    .option("--key <file>", "static workload private key (PEM)")
-    .option("--ca <file>", "static trust bundle (PEM)")
-    .option("--control-plane <host:port,...>", `control plane gRPC address(es) (default $TSMESH_CONTROL_PLANE or ${LOCAL_CONTROL_PLANE})`)
-    .option("--token <token>", "bootstrap token (default: created through the API with the admin token)")
-    .option("--bootstrap-token <token>", "same as --token")
-    .option("--ca-bundle <file>", `anchors that verify the control plane (default $TSMESH_CA_BUNDLE or ${LOCAL_BUNDLE})`)
-    .option("--labels <k=v,...>", "endpoint labels, e.g. version=v2")
-    .option("--advertise-address <addr>", "address peers use for the inbound listener")
-    .option("--drain-timeout <ms>", "how long the sidecar waits for in-flight requests after the app exits", "10000")
+    .argument("<command...>", "the app and its arguments (after --)");
+  declareSidecarOptions(run, {
+    omit: ["tokenFile", "namespace", "configCache"],
+    help: {
+      service: "service the app is",
+      appPort: "port the app listens on (127.0.0.1)",
+      config: "static config: a Snapshot JSON (no config push)",
+      cert: "static workload certificate chain (PEM); with --key and --ca",
+      key: "static workload private key (PEM)",
+      ca: "static trust bundle (PEM)",
+      controlPlane: `control plane gRPC address(es) (default $TSMESH_CONTROL_PLANE or ${LOCAL_CONTROL_PLANE})`,
+      token: "bootstrap token (default: created through the API with the admin token)",
+      caBundle: `anchors that verify the control plane (default $TSMESH_CA_BUNDLE or ${LOCAL_BUNDLE})`,
+      labels: "endpoint labels, e.g. version=v2",
+      advertiseAddress: "address peers use for the inbound listener",
+      drainTimeout: "how long the sidecar waits for in-flight requests after the app exits",
+    },
+  })
     .option("--ready-timeout <ms>", "how long to wait for the sidecar before giving up (the app is not started)", "60000")
     .action(async (command: string[], flags: RunFlags) => {
       applySidecarRuntimeFlags(); // V8 heap growth for the in-process sidecar
       const log = createLogger("run").child({ service: flags.service });
-      let sidecar: Sidecar | undefined;
-      let membership: MeshMembership | undefined;
+      const parts: SidecarParts = {};
       const fail = async (err: unknown): Promise<never> => {
         const e = err as Error & { code?: string };
         // Usage and API errors read best as one plain line; anything else goes to the JSON log.
         if (err instanceof CliError || err instanceof BootstrapFlagError) process.stderr.write(`error: ${e.message}\n`);
         else log.error("tsmesh run failed before starting the app", { error: e.message, code: e.code });
-        await membership?.stop();
-        await sidecar?.close();
+        await parts.membership?.stop();
+        await parts.sidecar?.close();
         process.exit(1);
       };
 
       try {
-        const appPort = port("app-port", flags.appPort, false);
-        const drainTimeoutMs = millis("drain-timeout", flags.drainTimeout);
         const readyTimeoutMs = millis("ready-timeout", flags.readyTimeout);
-        const bootstrap = bootstrapSettings(flags);
-        let tls: TlsMaterial | undefined;
-        if (flags.cert || flags.key) {
-          if (!flags.cert || !flags.key || !flags.ca) throw new CliError("--cert, --key and --ca go together");
-          tls = loadTlsFiles(flags.cert, flags.key, flags.ca);
-        }
-        const token = bootstrap ? await tokenFor(flags.service, bootstrap, log) : undefined;
-
-        sidecar = await startSidecar({
-          service: flags.service,
-          appPort,
-          inboundPort: port("inbound-port", flags.inboundPort),
-          outboundPort: port("outbound-port", flags.outboundPort),
-          adminPort: port("admin-port", flags.adminPort),
-          bind: flags.bind,
-          snapshot: flags.config ? loadSnapshotFile(flags.config) : undefined,
-          tls,
-          drainTimeoutMs,
-          log,
-          // POST /quit: the app is asked to stop too; its exit ends `tsmesh run`.
-          onQuit: () => stopApp("SIGTERM"),
-        });
-        if (bootstrap) {
-          const wildcard = flags.bind === "0.0.0.0" || flags.bind === "::";
-          membership = await joinMesh(sidecar, {
-            service: flags.service,
-            controlPlanes: bootstrap.controlPlanes,
-            token,
-            trustBundlePem: await readTrustBundle(bootstrap.caBundleFile),
-            labels: bootstrap.labels,
-            advertiseAddress: bootstrap.advertiseAddress ?? (wildcard ? "127.0.0.1" : flags.bind),
-            instanceId: bootstrap.instanceId,
-            subscribe: !flags.config,
+        const sidecar = await startSidecarFromFlags(
+          flags,
+          {
             log,
-          });
-        }
+            // POST /quit: the app is asked to stop too; its exit ends `tsmesh run`.
+            onQuit: () => stopApp("SIGTERM"),
+            bootstrap: bootstrapSettings(flags),
+            token: (b) => tokenFor(flags.service, b, log),
+          },
+          parts,
+        );
         await waitReady(sidecar, readyTimeoutMs);
         collectStartupGarbage(); // see shared/sidecar-node-options.ts
       } catch (err) {
@@ -175,7 +118,7 @@ export function register(program: Command): void {
         const app = child.app;
         if (app && app.exitCode === null && app.signalCode === null) app.kill(signalled > 1 ? "SIGKILL" : signal);
       }
-      const running = sidecar!;
+      const running = parts.sidecar!;
       const proxy = `http://127.0.0.1:${running.ports.outbound}`;
       const noProxy = "localhost,127.0.0.1,::1";
       log.info("sidecar ready; starting the app", { command: command[0], outbound: running.ports.outbound });
@@ -199,7 +142,7 @@ export function register(program: Command): void {
       const finish = async (code: number) => {
         if (finished) return;
         finished = true;
-        await membership?.stop();
+        await parts.membership?.stop();
         const complete = await running.drain();
         log.info("app exited; sidecar drained", { exitCode: code, complete });
         process.exit(code);
