@@ -4,7 +4,9 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import { DEFAULT_TRUST_DOMAIN } from "../shared/identity.js";
 import { createLogger, type Logger } from "../shared/log.js";
+import { CaMaterialSlot } from "./ca/material-slot.js";
 import { AdminAuth, createApiMetrics, createApiServer, listen } from "./api/index.js";
 import { DEFAULT_GRPC_PLUGINS, type ControlPlaneContext, type GrpcPlugin } from "./plugins.js";
 import { createStore, startEtcd, type EtcdProcess, type Store } from "./store/index.js";
@@ -103,7 +105,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         }),
     );
 
-    const ctx: ControlPlaneContext = { store, log, dataDir, etcdEndpoints, metrics: metrics.registry, replicaId, tracing };
+    const trustDomain = process.env.TSMESH_TRUST_DOMAIN || DEFAULT_TRUST_DOMAIN;
+    const ctx: ControlPlaneContext = { store, log, dataDir, etcdEndpoints, metrics: metrics.registry, replicaId, tracing, trustDomain, ca: new CaMaterialSlot() };
     const plugins = opts.plugins ?? DEFAULT_GRPC_PLUGINS;
     for (const p of plugins) if (p.close) cleanups.push(() => p.close!());
     const grpcServer = await startGrpc(plugins, ctx, host, opts.grpcPort ?? 15012);

@@ -5,6 +5,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { Registry } from "prom-client";
 import type { Logger } from "../shared/log.js";
+import type { CaMaterialSlot } from "./ca/material-slot.js";
 import type { ControlPlaneTracing } from "./telemetry/tracing.js";
 import type { Store } from "./store/index.js";
 import { caPlugin } from "./ca/plugin.js";
@@ -23,6 +24,10 @@ export interface ControlPlaneContext {
   replicaId: string;
   /** The control plane's one tracer (API writes, config pushes); MeshConfig tracing settings apply to it. */
   tracing: ControlPlaneTracing;
+  /** SPIFFE trust domain: $TSMESH_TRUST_DOMAIN or cluster.local (a plugin option may override it). */
+  trustDomain: string;
+  /** The CA material: set by the CA plugin, read by others (config push). */
+  ca: CaMaterialSlot;
 }
 
 export interface GrpcPlugin {

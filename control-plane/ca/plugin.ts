@@ -1,14 +1,14 @@
 // The CA as a control-plane gRPC plugin: loads issuer + bundle from the CA directory (every
 // replica reads the same files; the issuer key is never put in etcd), provides the gRPC port's
 // TLS credentials and registers Certificates.Sign. The directory is re-read periodically so a
-// new anchor added to bundle.crt / bundle.d/ is served without a restart.
+// new anchor added to bundle.crt / bundle.d/ is served without a restart. The material is kept
+// in the plugin context (ctx.ca), where config push reads it.
 import fs from "node:fs/promises";
 import path from "node:path";
-import { DEFAULT_TRUST_DOMAIN } from "../../shared/identity.js";
 import { parseDuration } from "../../shared/duration.js";
 import { createControlPlaneMetrics } from "../../shared/metrics/index.js";
 import type { ControlPlaneContext, GrpcPlugin } from "../plugins.js";
-import { CA_FILES, caDirFor, initCaDir, keepPreviousIssuers, loadCaMaterial, type CaMaterial } from "./files.js";
+import { CA_FILES, caDirFor, initCaDir, keepPreviousIssuers, loadCaMaterial } from "./files.js";
 import { registerCertificates } from "./grpc.js";
 import type { TokenReviewer } from "./token-review.js";
 import { createCaServerCredentials, type CaServerCredentials } from "./server-credentials.js";
@@ -19,7 +19,7 @@ export interface CaPluginOptions {
   dir?: string;
   /** Trust bundle file or directory; default bundle.crt + bundle.d/ in `dir`. */
   bundle?: string;
-  /** Default $TSMESH_TRUST_DOMAIN or cluster.local. */
+  /** Default the control plane's (ctx.trustDomain: $TSMESH_TRUST_DOMAIN or cluster.local). */
   trustDomain?: string;
   /** Default $TSMESH_CERT_TTL or 24h. */
   defaultTtlMs?: number;
@@ -38,17 +38,7 @@ export interface CaPluginOptions {
 const env = (name: string): string | undefined => process.env[name] || undefined;
 const envDuration = (name: string): number | undefined => (env(name) ? parseDuration(env(name)!) : undefined);
 
-// Per running control plane: its current anchors, for other plugins (config push sends the
-// bundle with every snapshot). Keyed by the context object, so replicas in one process differ.
-const bundles = new WeakMap<ControlPlaneContext, () => string[]>();
-
-/** The trust bundle the CA of this control plane currently serves, once the CA plugin registered. */
-export function trustBundleFor(ctx: ControlPlaneContext): string[] | undefined {
-  return bundles.get(ctx)?.();
-}
-
 interface State {
-  material?: CaMaterial;
   creds?: CaServerCredentials;
   reloadTimer?: NodeJS.Timeout;
 }
@@ -62,29 +52,30 @@ export function caPlugin(opts: CaPluginOptions = {}): GrpcPlugin {
     if (!st) states.set(ctx, (st = {}));
     return st;
   };
-  const trustDomain = opts.trustDomain ?? env("TSMESH_TRUST_DOMAIN") ?? DEFAULT_TRUST_DOMAIN;
+  const trustDomainOf = (ctx: ControlPlaneContext) => opts.trustDomain ?? ctx.trustDomain;
   const dirOf = (ctx: ControlPlaneContext) => caDirFor(ctx.dataDir, opts.dir);
 
-  const load = async (ctx: ControlPlaneContext): Promise<State & { material: CaMaterial }> => {
+  const load = async (ctx: ControlPlaneContext): Promise<State> => {
     const st = stateOf(ctx);
-    if (!st.material) {
+    if (!ctx.ca.ready) {
       const dir = dirOf(ctx);
       const hasIssuer = await fs.access(path.join(dir, CA_FILES.issuerKey)).then(() => true, () => false);
       if (!hasIssuer && (opts.initIfMissing ?? env("TSMESH_CA_NO_INIT") !== "1")) {
-        await initCaDir(dir, { trustDomain });
+        await initCaDir(dir, { trustDomain: trustDomainOf(ctx) });
         ctx.log.warn("created a development CA (run `tsmesh certs init` and mount it for production)", { dir });
       }
-      st.material = await loadCaMaterial(dir, opts.bundle);
+      ctx.ca.set(await loadCaMaterial(dir, opts.bundle));
     }
-    return st as State & { material: CaMaterial };
+    return st;
   };
 
   const reload = async (ctx: ControlPlaneContext, st: State) => {
     try {
       const next = await loadCaMaterial(dirOf(ctx), opts.bundle);
-      const same = next.issuer.certPem === st.material?.issuer.certPem && next.bundle.join("") === st.material?.bundle.join("");
+      const prev = ctx.ca.current();
+      const same = next.issuer.certPem === prev.issuer.certPem && next.bundle.join("") === prev.bundle.join("");
       if (same) return;
-      st.material = keepPreviousIssuers(next, st.material);
+      ctx.ca.set(keepPreviousIssuers(next, prev));
       st.creds?.refresh();
       ctx.log.info("CA material reloaded", { anchors: next.bundle.length });
     } catch (err) {
@@ -97,7 +88,7 @@ export function caPlugin(opts: CaPluginOptions = {}): GrpcPlugin {
     async credentials(ctx) {
       const st = await load(ctx);
       const dnsNames = opts.dnsNames ?? (env("TSMESH_CA_DNS_NAMES")?.split(",").map((s) => s.trim()).filter(Boolean) ?? []);
-      st.creds = createCaServerCredentials({ material: () => st.material!, trustDomain, dnsNames });
+      st.creds = createCaServerCredentials({ material: () => ctx.ca.current(), trustDomain: trustDomainOf(ctx), dnsNames });
       return st.creds.credentials;
     },
     async register(server, ctx) {
@@ -105,15 +96,14 @@ export function caPlugin(opts: CaPluginOptions = {}): GrpcPlugin {
       const defaultTtlMs = opts.defaultTtlMs ?? envDuration("TSMESH_CERT_TTL") ?? DEFAULT_CERT_TTL_MS;
       registerCertificates(server, {
         etcd: ctx.store.etcd,
-        material: () => st.material!,
-        trustDomain,
+        material: () => ctx.ca.current(),
+        trustDomain: trustDomainOf(ctx),
         defaultTtlMs,
         maxTtlMs: Math.max(defaultTtlMs, opts.maxTtlMs ?? envDuration("TSMESH_CERT_MAX_TTL") ?? DEFAULT_CERT_TTL_MS),
         log: ctx.log.child({ component: "ca" }),
         certsIssued: createControlPlaneMetrics(ctx.metrics).certsIssued,
         tokenReviewer: opts.tokenReviewer,
       });
-      bundles.set(ctx, () => st.material!.bundle);
       st.reloadTimer = setInterval(() => void reload(ctx, st), opts.reloadMs ?? 30_000);
       st.reloadTimer.unref();
     },

@@ -1,9 +1,7 @@
 // Config push as a control-plane gRPC plugin: etcd watch -> MeshState -> snapshot cache ->
-// Discovery.Stream to every sidecar on this replica. Reads the CA dir (same default as the CA
-// plugin) for the trust bundle and to verify sidecars' client certificates.
-import { DEFAULT_TRUST_DOMAIN } from "../../shared/identity.js";
+// Discovery.Stream to every sidecar on this replica. Takes the CA plugin's material (ctx.ca) for
+// the trust bundle and to verify sidecars' client certificates, so it runs beside the CA plugin.
 import { createControlPlaneMetrics } from "../../shared/metrics/index.js";
-import { caDirFor } from "../ca/files.js";
 import type { ControlPlaneContext, GrpcPlugin } from "../plugins.js";
 import { authenticate } from "./auth.js";
 import { SnapshotCache } from "./cache.js";
@@ -15,24 +13,19 @@ import { TrustSource } from "./trust.js";
 export interface PushPluginOptions {
   /** Coalescing window for etcd changes; default $TSMESH_PUSH_DEBOUNCE_MS or 100 ms. */
   debounceMs?: number;
-  /** CA directory; default $TSMESH_CA_DIR or <dataDir>/certs (as the CA plugin). */
-  caDir?: string;
-  /** Trust bundle file or directory; default the CA dir's bundle. */
-  bundle?: string;
+  /** Default the control plane's (ctx.trustDomain). */
   trustDomain?: string;
   /** This replica's id in sidecar records; default the control plane's (ctx.replicaId). */
   replicaId?: string;
   /** Lease TTL of sidecar records and endpoint registrations; default 10 s. */
   leaseTtlSeconds?: number;
-  /** How often the CA dir is re-read for a new bundle; default 30 s. */
-  reloadMs?: number;
+  /** How often a trust bundle not yet written to etcd is tried again; default 30 s. */
+  trustRetryMs?: number;
 }
-
-const env = (name: string): string | undefined => process.env[name] || undefined;
 
 /** TSMESH_PUSH_DEBOUNCE_MS, refused loudly when it is not a number of milliseconds. */
 function debounceFromEnv(): number {
-  const raw = env("TSMESH_PUSH_DEBOUNCE_MS");
+  const raw = process.env.TSMESH_PUSH_DEBOUNCE_MS || undefined;
   if (raw === undefined) return DEFAULT_DEBOUNCE_MS;
   const ms = Number(raw);
   if (!Number.isFinite(ms) || ms < 0) throw new Error(`TSMESH_PUSH_DEBOUNCE_MS must be milliseconds >= 0 (got "${raw}")`);
@@ -57,7 +50,6 @@ export function pushPlugin(opts: PushPluginOptions = {}): GrpcPlugin & { handles
   const running = new Map<ControlPlaneContext, Running>();
   const handles = new Map<ControlPlaneContext, PushHandle>();
   const debounceMs = opts.debounceMs ?? debounceFromEnv();
-  const trustDomain = opts.trustDomain ?? env("TSMESH_TRUST_DOMAIN") ?? DEFAULT_TRUST_DOMAIN;
 
   return {
     name: "push",
@@ -69,13 +61,8 @@ export function pushPlugin(opts: PushPluginOptions = {}): GrpcPlugin & { handles
       // The control plane's tracer: MeshConfig tracing settings applied here hold for its API spans too.
       const tracing = ctx.tracing;
       const ttl = opts.leaseTtlSeconds ?? 10;
-      const trust = new TrustSource({
-        dir: caDirFor(ctx.dataDir, opts.caDir),
-        bundle: opts.bundle,
-        etcd: ctx.store.etcd,
-        reloadMs: opts.reloadMs,
-        log,
-      });
+      const trustDomain = opts.trustDomain ?? ctx.trustDomain;
+      const trust = new TrustSource({ ca: ctx.ca, etcd: ctx.store.etcd, retryMs: opts.trustRetryMs, log });
       await trust.start();
       const status = new StatusWriter(ctx.store.etcd, { ttlSeconds: ttl, log });
       const cache = new SnapshotCache({

@@ -1,62 +1,53 @@
-// The CA material the push side needs: the trust bundle (pushed to sidecars) and the issuer
-// chain (to verify a sidecar's client certificate, exactly as the CA does for renewals). Read
-// from the same CA directory as the CA plugin, re-read periodically; the bundle is published to
-// etcd (TRUST_BUNDLE_KEY) so a change bumps the revision and every replica pushes the same thing.
-import fs from "node:fs/promises";
-import path from "node:path";
+// The CA material the push side needs, from the CA plugin (ctx.ca): the trust bundle (pushed to
+// sidecars) and the issuer chain (to verify a sidecar's client certificate, exactly as the CA
+// does for renewals). The bundle is published to etcd (TRUST_BUNDLE_KEY) so a change bumps the
+// revision and every replica pushes the same thing.
 import type { Etcd3 } from "etcd3";
 import type { Logger } from "../../shared/log.js";
-import { CA_FILES, keepPreviousIssuers, loadCaMaterial, type CaMaterial } from "../ca/files.js";
+import type { CaMaterialSlot } from "../ca/material-slot.js";
+import type { CaMaterial } from "../ca/files.js";
 import { TRUST_BUNDLE_KEY } from "../store/keys.js";
 
 export interface TrustSourceOptions {
-  dir: string;
-  bundle?: string;
+  ca: CaMaterialSlot;
   etcd: Etcd3;
-  reloadMs?: number;
+  /** How often a bundle not yet written (etcd was unreachable) is tried again; default 30 s. */
+  retryMs?: number;
   log?: Logger;
 }
 
 export class TrustSource {
-  private material: CaMaterial | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
   private published: string | undefined;
 
   constructor(private readonly opts: TrustSourceOptions) {}
 
-  /** Loads the CA dir (waiting up to a few seconds for the CA plugin to create a dev CA) and publishes the bundle. */
+  /** Publishes the CA's bundle now (before the first snapshot is built) and whenever the CA reloads a changed one. */
   async start(): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (!(await fs.access(path.join(this.opts.dir, CA_FILES.issuerCert)).then(() => true, () => false)) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    this.material = await loadCaMaterial(this.opts.dir, this.opts.bundle);
-    await this.publish().catch((err: unknown) => this.opts.log?.warn("trust bundle not published yet (etcd unreachable)", { err: err as Error }));
-    this.timer = setInterval(() => void this.reload(), this.opts.reloadMs ?? 30_000);
+    if (!this.opts.ca.ready) throw new Error("TSMESH_ERR_NO_CA: config push needs the CA plugin on the same control plane");
+    await this.publishLogged("trust bundle not published yet (etcd unreachable)");
+    this.unsubscribe = this.opts.ca.onChange(() => void this.publishLogged("trust bundle not published yet (etcd unreachable)"));
+    this.timer = setInterval(() => void this.publishLogged("trust bundle publish failed; trying again"), this.opts.retryMs ?? 30_000);
     this.timer.unref();
   }
 
   current(): CaMaterial {
-    if (!this.material) throw new Error("TSMESH_ERR_NO_CA: trust source not started");
-    return this.material;
+    return this.opts.ca.current();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
-  private async reload(): Promise<void> {
-    try {
-      // Like the CA: chains through a replaced issuer stay acceptable until a restart.
-      this.material = keepPreviousIssuers(await loadCaMaterial(this.opts.dir, this.opts.bundle), this.material);
-      await this.publish();
-    } catch (err) {
-      this.opts.log?.warn("trust bundle reload failed; keeping the previous one", { err: err as Error });
-    }
+  private async publishLogged(failure: string): Promise<void> {
+    await this.publish().catch((err: unknown) => this.opts.log?.warn(failure, { err: err as Error }));
   }
 
-  /** Writes the bundle when this replica's files changed since its last write (not on every tick). */
+  /** Writes the bundle when it changed since this replica's last write (not on every tick). */
   private async publish(): Promise<void> {
     const value = JSON.stringify({ pems: this.current().bundle });
     if (value === this.published) return;

@@ -9,7 +9,8 @@ import { loadBundle } from "../../control-plane/ca/index.js";
 import { createIssuer, createTrustAnchor, splitPemCerts, verifyWorkloadChain } from "../../shared/pki/index.js";
 import * as grpc from "@grpc/grpc-js";
 import { Registry } from "prom-client";
-import { caPlugin, trustBundleFor } from "../../control-plane/ca/plugin.js";
+import { caPlugin } from "../../control-plane/ca/plugin.js";
+import { CaMaterialSlot } from "../../control-plane/ca/material-slot.js";
 import type { ControlPlaneContext } from "../../control-plane/plugins.js";
 import { startControlPlane, type ControlPlane } from "../../control-plane/main.js";
 import { createLogger } from "../../shared/log.js";
@@ -123,15 +124,15 @@ it("rotates the trust anchor and the issuer without a failed renewal", async () 
   }
 }, 30_000);
 
-it("trustBundleFor(ctx) gives other plugins the bundle of that control plane's CA", async () => {
+it("ctx.ca gives other plugins the bundle of that control plane's CA", async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "tsmesh-cactx-"));
   const plugin = caPlugin();
-  const ctx = { store: { etcd: cp.store.etcd }, log: createLogger("test", { level: "error" }), dataDir: dir, etcdEndpoints: [], metrics: new Registry() } as unknown as ControlPlaneContext;
+  const ctx = { store: { etcd: cp.store.etcd }, log: createLogger("test", { level: "error" }), dataDir: dir, etcdEndpoints: [], metrics: new Registry(), trustDomain: "cluster.local", ca: new CaMaterialSlot() } as unknown as ControlPlaneContext;
   try {
-    expect(trustBundleFor(ctx)).toBeUndefined();
+    expect(ctx.ca.ready).toBe(false);
     await plugin.credentials!(ctx);
     await plugin.register(new grpc.Server(), ctx);
-    expect(trustBundleFor(ctx)).toEqual(await loadBundle(path.join(dir, "certs", "bundle.crt")));
+    expect(ctx.ca.current().bundle).toEqual(await loadBundle(path.join(dir, "certs", "bundle.crt")));
   } finally {
     await plugin.close?.();
     await fs.rm(dir, { recursive: true, force: true });

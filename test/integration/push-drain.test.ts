@@ -30,7 +30,7 @@ beforeAll(async () => {
       grpcPort: 0,
       dataDir: path.join(tmp, id),
       token: ADMIN,
-      plugins: [caPlugin({ dir: caDir }), pushPlugin({ caDir, replicaId: id, debounceMs: 20 })],
+      plugins: [caPlugin({ dir: caDir }), pushPlugin({ replicaId: id, debounceMs: 20 })],
     });
   cps = await Promise.all([start("cp-1"), start("cp-2")]);
   wi = await identityFor({ apiPort: cps[0]!.apiPort, grpcPort: cps[0]!.grpcPort, admin: ADMIN, caDir, service: "drained" });
