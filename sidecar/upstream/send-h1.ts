@@ -130,10 +130,14 @@ class ExchangeHandler implements Dispatcher.DispatchHandlers {
 }
 
 export function sendH1(pool: Dispatcher, req: MeshRequest, target: string): Promise<MeshResponse> {
-  const headers: HeaderMap = { ...req.headers, host: req.authority };
-  // undici refuses these; the first hop already answered Expect (Node's server does).
-  delete headers.expect;
-  delete headers.te;
+  // undici refuses expect and te; the first hop already answered Expect (Node's server does).
+  // Skipped in one copy rather than deleted after (delete makes a slow dictionary object).
+  const src = req.headers;
+  const headers: HeaderMap = {};
+  for (const name in src) {
+    if (name !== "expect" && name !== "te" && name !== "host") headers[name] = src[name]!;
+  }
+  headers.host = req.authority;
   return new Promise((resolve, reject) => {
     const handler = new ExchangeHandler(req, target, resolve, reject);
     try {
