@@ -6,13 +6,14 @@ import type { Command } from "commander";
 import type { Logger } from "../log.js";
 import { readTrustBundle } from "../pki/bundle-file.js"; // not pki/index: node-forge is not needed here
 import { CliError } from "./api-client.js";
-import type { BootstrapSettings } from "../../sidecar/bootstrap/flags.js";
+import type { BootstrapFlags, BootstrapSettings } from "../../sidecar/bootstrap/flags.js";
 import type { MeshMembership } from "../../sidecar/bootstrap/connect.js";
 import { loadSnapshotFile } from "../../sidecar/config/snapshot-file.js";
 import { loadTlsFiles, type TlsMaterial } from "../../sidecar/config/tls-material.js";
 import { startSidecar, type Sidecar } from "../../sidecar/main.js";
 
-export interface SidecarFlags {
+/** As commander parses the options below; the control-plane ones are resolveBootstrap's input. */
+export interface SidecarFlags extends BootstrapFlags {
   service: string;
   appPort: string;
   inboundPort: string;
@@ -22,20 +23,11 @@ export interface SidecarFlags {
   config?: string;
   cert?: string;
   key?: string;
-  ca?: string;
-  controlPlane?: string;
-  token?: string;
-  bootstrapToken?: string;
-  tokenFile?: string;
-  namespace?: string;
-  caBundle?: string;
-  labels?: string;
-  advertiseAddress?: string;
   configCache?: string;
   drainTimeout: string;
 }
 
-type Key = keyof SidecarFlags;
+type Key = Exclude<keyof SidecarFlags, "instanceId">; // instanceId: $POD_NAME, not a flag
 interface OptionSpec {
   key: Key;
   flags: string;
