@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import type { Logger } from "../log.js";
 import { readTrustBundle } from "../pki/bundle-file.js"; // not pki/index: node-forge is not needed here
 import { CliError } from "./api-client.js";
+import { millis, port } from "./flag-values.js";
 import type { BootstrapFlags, BootstrapSettings } from "../../sidecar/bootstrap/flags.js";
 import type { MeshMembership } from "../../sidecar/bootstrap/connect.js";
 import { loadSnapshotFile } from "../../sidecar/config/snapshot-file.js";
@@ -89,18 +90,6 @@ export function declareSidecarOptions(cmd: Command, opts: DeclareOptions = {}): 
     else cmd.option(o.flags, help);
   }
   return cmd;
-}
-
-export function port(name: string, value: string, allowZero = true): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1) || n > 65535) throw new CliError(`--${name} must be a port number (got "${value}")`);
-  return n;
-}
-
-export function millis(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new CliError(`--${name} must be milliseconds >= 0 (got "${value}")`);
-  return n;
 }
 
 /** What a command adds to its flags to start the sidecar. */

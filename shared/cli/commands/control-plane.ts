@@ -7,6 +7,7 @@ import { startControlPlane } from "../../../control-plane/main.js";
 import { DEFAULT_GRPC_PLUGINS, type GrpcPlugin } from "../../../control-plane/plugins.js";
 import { startWebhook, type Webhook } from "../../../control-plane/webhook/index.js";
 import { createLogger } from "../../log.js";
+import { port } from "../flag-values.js";
 
 interface Flags {
   etcd?: string;
@@ -19,12 +20,6 @@ interface Flags {
   webhookCert?: string;
   webhookKey?: string;
   kubeTokenReview?: boolean;
-}
-
-function port(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number, got "${value}"`);
-  return n;
 }
 
 export function register(program: Command): void {
@@ -43,7 +38,7 @@ export function register(program: Command): void {
     .option("--kube-token-review", "in a Kubernetes pod: also accept sidecars' ServiceAccount tokens (audience tsmesh) for first certificates, checked with the TokenReview API")
     .action(async (flags: Flags) => {
       const log = createLogger("control-plane");
-      const webhookPort = flags.webhookPort === undefined ? undefined : port(flags.webhookPort, "--webhook-port");
+      const webhookPort = flags.webhookPort === undefined ? undefined : port("webhook-port", flags.webhookPort);
       const usage = (msg: string): never => {
         process.stderr.write(`error: ${msg}\n`);
         process.exit(2);
@@ -81,8 +76,8 @@ export function register(program: Command): void {
       process.once("SIGINT", () => stop("SIGINT"));
       const cp = await startControlPlane({
         etcd: flags.etcd ? flags.etcd.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
-        apiPort: port(flags.apiPort, "--api-port"),
-        grpcPort: port(flags.grpcPort, "--grpc-port"),
+        apiPort: port("api-port", flags.apiPort),
+        grpcPort: port("grpc-port", flags.grpcPort),
         dataDir: flags.dataDir,
         token: flags.token ?? process.env.TSMESH_TOKEN ?? undefined,
         host: flags.host,

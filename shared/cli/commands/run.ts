@@ -11,7 +11,8 @@ import type { Command } from "commander";
 import { createLogger, type Logger } from "../../log.js";
 import { applySidecarRuntimeFlags, collectStartupGarbage } from "../../sidecar-node-options.js";
 import { api, CliError } from "../api-client.js";
-import { declareSidecarOptions, millis, startSidecarFromFlags, type SidecarFlags, type SidecarParts } from "../sidecar-flags.js";
+import { millis } from "../flag-values.js";
+import { declareSidecarOptions, startSidecarFromFlags, type SidecarFlags, type SidecarParts } from "../sidecar-flags.js";
 import { BootstrapFlagError, resolveBootstrap, type BootstrapSettings } from "../../../sidecar/bootstrap/flags.js";
 import type { Sidecar } from "../../../sidecar/main.js";
 
