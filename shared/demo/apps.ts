@@ -5,6 +5,7 @@
 // Istio), and orders reports the traceparent it saw so the demo can print trace ids.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { getJson } from "./get-json.js";
 
 const TRACE_HEADERS = ["traceparent", "tracestate", "x-b3-traceid", "x-b3-spanid", "x-b3-sampled", "b3", "x-request-id"];
 
@@ -32,30 +33,17 @@ export interface Hop {
 }
 
 /** GET http://<service><path> through the sidecar's outbound listener; never throws. */
-export function callThroughSidecar(outboundPort: number, service: string, path: string, incoming: http.IncomingHttpHeaders, agent: http.Agent): Promise<Hop> {
+export async function callThroughSidecar(outboundPort: number, service: string, path: string, incoming: http.IncomingHttpHeaders, agent: http.Agent): Promise<Hop> {
   const headers: Record<string, string> = { host: service };
   for (const h of TRACE_HEADERS) if (typeof incoming[h] === "string") headers[h] = incoming[h];
-  return new Promise((resolve) => {
-    const req = http.request({ host: "127.0.0.1", port: outboundPort, path: `http://${service}${path}`, headers, agent, timeout: 5000 }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (text += d));
-      res.on("end", () => {
-        let body: Record<string, unknown>;
-        try {
-          body = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          body = { error: text.slice(0, 200) };
-        }
-        const overflow = res.headers["x-tsmesh-overflow"];
-        resolve({ status: res.statusCode ?? 0, body, overflow: typeof overflow === "string" ? overflow : undefined });
-      });
-      res.on("error", () => resolve({ status: 0, body: { error: "response aborted" } }));
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", (err) => resolve({ status: 0, body: { error: err.message } }));
-    req.end();
-  });
+  const answer = await getJson({ port: outboundPort, path: `http://${service}${path}`, headers, agent, timeout: 5000 });
+  if ("failure" in answer) return { status: 0, body: { error: answer.failure } };
+  const overflow = answer.headers["x-tsmesh-overflow"];
+  return {
+    status: answer.status,
+    body: answer.parsed ? (answer.json as Record<string, unknown>) : { error: answer.text.slice(0, 200) },
+    overflow: typeof overflow === "string" ? overflow : undefined,
+  };
 }
 
 function reply(res: http.ServerResponse, status: number, body: unknown): void {

@@ -1,6 +1,7 @@
 // Bounded traffic for the demo: `concurrency` loops GET the frontend until `requests` were sent or
 // `durationMs` passed, whichever comes first, and tally what the answers show.
 import http from "node:http";
+import { getJson } from "./get-json.js";
 
 export interface TrafficOptions {
   port: number;
@@ -31,26 +32,10 @@ interface FrontendReply {
   overflow?: string;
 }
 
-function once(agent: http.Agent, port: number): Promise<{ status: number; body: FrontendReply }> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: "127.0.0.1", port, path: "/checkout", agent, timeout: 10_000 }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (text += d));
-      res.on("end", () => {
-        let body: FrontendReply = {};
-        try {
-          body = JSON.parse(text) as FrontendReply;
-        } catch {
-          // counted by status
-        }
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-      res.on("error", () => resolve({ status: 0, body: {} }));
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", () => resolve({ status: 0, body: {} }));
-  });
+async function once(agent: http.Agent, port: number): Promise<{ status: number; body: FrontendReply }> {
+  const answer = await getJson({ port, path: "/checkout", agent, timeout: 10_000 });
+  // An unreadable body is counted by status.
+  return { status: answer.status, body: "parsed" in answer && answer.parsed ? (answer.json as FrontendReply) : {} };
 }
 
 export async function driveTraffic(opts: TrafficOptions): Promise<Tally> {
