@@ -46,9 +46,9 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdProcess> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), "tsmesh-etcd-")));
   await fs.mkdir(dataDir, { recursive: true });
-  const clientPort = opts.clientPort ?? (await freePort());
-  const peerPort = await freePort();
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  let clientPort = opts.clientPort ?? (await freePort());
+  let peerPort = await freePort();
+  let endpoint = `http://127.0.0.1:${clientPort}`;
   const binary = opts.binary ?? process.env.TSMESH_ETCD_BIN ?? "etcd";
   let child: ChildProcess | undefined;
 
@@ -91,7 +91,22 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdProcess> {
     clearTimeout(timer);
   };
 
-  await start();
+  // freePort() releases its port before etcd binds it; another process can take it in between.
+  // etcd then exits at once: with ports and a data dir of our own, try again on fresh ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      const exitedEarly = /exited with code/.test((err as Error).message);
+      if (attempt >= 3 || !exitedEarly || !ownDir || opts.clientPort !== undefined) throw err;
+      await fs.rm(dataDir, { recursive: true, force: true });
+      await fs.mkdir(dataDir, { recursive: true });
+      clientPort = await freePort();
+      peerPort = await freePort();
+      endpoint = `http://127.0.0.1:${clientPort}`;
+    }
+  }
   return {
     endpoint,
     dataDir,

@@ -61,7 +61,22 @@ function track(proc: ChildProcess): void {
   proc.once("exit", () => live.delete(proc));
 }
 
+/**
+ * Starts `tsmesh sidecar` on fresh loopback ports. freePort() releases the port before the
+ * sidecar binds it, so a parallel test file can take it in between: on EADDRINUSE the start is
+ * tried again on new ports (callers read the ports from the result).
+ */
 export async function startSidecarProcess(spec: SidecarSpec): Promise<SidecarProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(spec);
+    } catch (err) {
+      if (attempt >= 3 || !String((err as Error).message).includes("EADDRINUSE")) throw err;
+    }
+  }
+}
+
+async function startOnce(spec: SidecarSpec): Promise<SidecarProcess> {
   const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
   const args = [CLI, "sidecar", "--service", spec.service, "--app-port", String(spec.appPort), "--bind", "127.0.0.1"];
   args.push("--inbound-port", String(inbound), "--outbound-port", String(outbound), "--admin-port", String(admin));
