@@ -39,6 +39,9 @@ export class H2Session {
     box.session = session;
     if (box.early) session[CONNECT_FAILURE] = box.early;
     session.on("error", () => {});
+    // Plain h2c (the app) gets a bare net socket with Nagle on: small HEADERS/DATA frames would
+    // wait for the previous segment's ACK. The mTLS transport already sets it (tls-connect.ts).
+    session.once("connect", (_s: ClientHttp2Session, socket: Duplex & { setNoDelay?: (on: boolean) => unknown }) => socket.setNoDelay?.(true));
     const forget = () => {
       if (this.session === session) this.session = undefined;
     };
