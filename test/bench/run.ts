@@ -8,8 +8,10 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
+// Run from another bench, not on their own: tracing.js is part of dataplane.js.
+const NESTED = new Set(["run.js", "tracing.js"]);
 const benches = (await fs.readdir(here))
-  .filter((f) => f.endsWith(".js") && f !== "run.js" && !f.startsWith("_"))
+  .filter((f) => f.endsWith(".js") && !NESTED.has(f) && !f.startsWith("_"))
   .map((f) => f.replace(/\.js$/, ""))
   .filter((name) => only.length === 0 || only.includes(name))
   .sort();
