@@ -139,7 +139,8 @@ describe("retryLayer", () => {
 
   it("stops during backoff when the client goes away", async () => {
     const client = new AbortController();
-    const { handler, calls } = stack([503, 200]);
+    // Backoff fixed at 500 ms: full jitter could otherwise draw a delay under the 20 ms abort.
+    const { handler, calls } = stack([503, 200], { random: () => 0.5 });
     const p = handler(req({ kind: "empty" }, client.signal), ctx({ attempts: 2, retryOn: ["5xx"], backoff: { base: "1s", max: "1s" } }));
     setTimeout(() => client.abort(new Error("client gone")), 20);
     await expect(p).rejects.toThrow("client gone");
