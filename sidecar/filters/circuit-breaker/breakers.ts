@@ -1,5 +1,6 @@
 // Resource limits per destination service, created when a DestinationPolicy sets a connection
 // pool and reconfigured in place on policy changes (in-flight counts carry over).
+import { followSpec } from "../../core/follow-spec.js";
 import type { RequestContext } from "../../core/handler.js";
 import { destinationService } from "../split/pick.js";
 import { ResourceLimits, type LimitsSpec, type Release } from "./limits.js";
@@ -9,19 +10,7 @@ export class CircuitBreakers {
 
   /** Limits of `service`, or undefined when its policy sets none. */
   for(service: string, spec: LimitsSpec | undefined): ResourceLimits | undefined {
-    const existing = this.limits.get(service);
-    if (!spec) {
-      // In-flight releases hold their ResourceLimits directly; forgetting it here is safe.
-      if (existing) this.limits.delete(service);
-      return undefined;
-    }
-    if (existing) {
-      existing.configure(spec);
-      return existing;
-    }
-    const created = new ResourceLimits(service, spec);
-    this.limits.set(service, created);
-    return created;
+    return followSpec(this.limits, service, spec, (s) => new ResourceLimits(service, s));
   }
 
   /** For the retry layer's acquireRetry option: maxRetries of the request's destination. */

@@ -1,5 +1,6 @@
 // Outlier detectors per service, present only for services whose DestinationPolicy enables
 // outlier detection; state survives policy updates.
+import { followSpec } from "../../core/follow-spec.js";
 import type { EjectionEvent, OutlierDetector as Detector, OutlierSpec } from "./detector.js";
 import { OutlierDetector } from "./detector.js";
 
@@ -16,20 +17,12 @@ export class OutlierDetectors {
 
   /** The detector of `service`, created or reconfigured from its policy; undefined when disabled. */
   for(service: string, spec: OutlierSpec | undefined): Detector | undefined {
-    const existing = this.detectors.get(service);
-    if (!spec) {
-      if (existing) this.detectors.delete(service);
-      return undefined;
-    }
-    if (existing) {
-      existing.configure(spec);
-      return existing;
-    }
-    const created = new OutlierDetector(service, spec, this.onEject, this.now);
-    const known = this.endpoints.get(service);
-    if (known) created.setEndpoints(known);
-    this.detectors.set(service, created);
-    return created;
+    return followSpec(this.detectors, service, spec, (s) => {
+      const created = new OutlierDetector(service, s, this.onEject, this.now);
+      const known = this.endpoints.get(service);
+      if (known) created.setEndpoints(known);
+      return created;
+    });
   }
 
   /** For PickerCache's isEjected option. */
