@@ -6,6 +6,7 @@
 import { createPrivateKey } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { writeFileAtomic } from "../../shared/fs/atomic-write.js";
 import { splitPemCerts, verifyWorkloadChain } from "../../shared/pki/index.js";
 import type { IdentityState } from "./manager.js";
 
@@ -17,16 +18,7 @@ export function identityCacheDir(configCacheFile: string): string {
   return `${configCacheFile.replace(/\.json$/, "")}.identity`;
 }
 
-async function writePrivate(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await fs.writeFile(tmp, text, { mode: 0o600 });
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true }).catch(() => {});
-    throw err;
-  }
-}
+const writePrivate = (file: string, text: string) => writeFileAtomic(file, text, 0o600);
 
 export async function saveIdentityCache(dir: string, state: Pick<IdentityState, "keyPem" | "chainPem">): Promise<void> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });

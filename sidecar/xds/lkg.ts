@@ -3,19 +3,13 @@
 // sidecar serves its last config while no control plane is reachable.
 import fs from "node:fs/promises";
 import path from "node:path";
+import { writeFileAtomic } from "../../shared/fs/atomic-write.js";
 import type { Snapshot } from "../../shared/snapshot.js";
 import { parseSnapshot } from "../config/snapshot-file.js";
 
 export async function saveLastKnownGood(file: string, snapshot: Snapshot): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await fs.writeFile(tmp, JSON.stringify(snapshot), { mode: 0o644 });
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true }).catch(() => {});
-    throw err;
-  }
+  await writeFileAtomic(file, JSON.stringify(snapshot), 0o644);
 }
 
 /** The cached snapshot, or undefined when there is none; a corrupt or invalid file is an error. */
