@@ -1,11 +1,11 @@
 // Balancer layer (inside retries: runs once per attempt): picks the endpoint for ctx.concrete,
 // avoiding ctx.failedEndpoints, sets ctx.endpoint and counts the attempt as active on that
 // endpoint until its response is finished.
-import { MeshError, type Middleware } from "../../core/handler.js";
+import { invoke, MeshError, type Middleware } from "../../core/handler.js";
 import { parseConcrete } from "../../filters/split/pick.js";
 import type { LoadTracker } from "./load.js";
 import type { PickerCache } from "./pickers.js";
-import { onResponseDone } from "./response-done.js";
+import { releaseWhenDone } from "./response-done.js";
 
 export function balancerLayer(pickers: PickerCache, load: LoadTracker): Middleware {
   return (next) => async (req, ctx) => {
@@ -20,14 +20,6 @@ export function balancerLayer(pickers: PickerCache, load: LoadTracker): Middlewa
     }
     ctx.endpoint = endpoint;
     load.start(endpoint.address);
-    let res;
-    try {
-      res = await next(req, ctx);
-    } catch (err) {
-      load.end(endpoint.address);
-      throw err;
-    }
-    onResponseDone(res, () => load.end(endpoint.address));
-    return res;
+    return releaseWhenDone(invoke(next, req, ctx), () => load.end(endpoint.address));
   };
 }

@@ -9,6 +9,19 @@ export function onResponseDone(res: MeshResponse, done: () => void): void {
   onBodyEnd(res, () => done());
 }
 
+/** Holds a slot for the whole exchange: `release` runs when `pending` fails or its response is done. */
+export async function releaseWhenDone(pending: Promise<MeshResponse>, release: () => void): Promise<MeshResponse> {
+  let res: MeshResponse;
+  try {
+    res = await pending;
+  } catch (err) {
+    release();
+    throw err;
+  }
+  onResponseDone(res, release);
+  return res;
+}
+
 const DISCARD_MAX_BYTES = 64 * 1024;
 const DISCARD_MAX_MS = 1000;
 
