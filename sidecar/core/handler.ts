@@ -30,8 +30,11 @@ export interface MeshRequest {
 export interface MeshResponse {
   status: number;
   headers: HeaderMap;
-  /** Null for bodiless responses. */
-  body: Readable | null;
+  /**
+   * Null for bodiless responses; a Buffer when the whole body is already in memory (a small
+   * response that came in one read, a local reply): no stream machinery per request.
+   */
+  body: Readable | Buffer | null;
   /** HTTP/2 trailers (gRPC status), resolved when the body ends. */
   trailers?: Promise<HeaderMap>;
 }
@@ -92,6 +95,17 @@ export function invoke(next: Handler, req: MeshRequest, ctx: RequestContext): Pr
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+/** The response body as a stream, or undefined when it is absent or already complete in memory. */
+export function bodyStream(res: MeshResponse): Readable | undefined {
+  const b = res.body;
+  return b === null || Buffer.isBuffer(b) ? undefined : b;
+}
+
+/** Gives up on a response nobody will read (a stream body is destroyed; nothing to do otherwise). */
+export function dropBody(res: MeshResponse): void {
+  bodyStream(res)?.destroy();
 }
 
 /** Error a layer throws to make the listener answer with a specific status (e.g. 503 overflow). */

@@ -1,8 +1,9 @@
 // The innermost inbound handler: forwards to the local app on 127.0.0.1:<appPort>, HTTP/1.1 over
 // a keep-alive pool or h2c on one session, matching the protocol the request came in with.
-import { Pool } from "../upstream/undici-pool.js";
 import type { Handler } from "../core/handler.js";
+import { H1Pool } from "../upstream/h1/pool.js";
 import { H2Session } from "../upstream/h2-sessions.js";
+import { connectTcp } from "../upstream/tcp-connect.js";
 import { sendH1 } from "../upstream/send-h1.js";
 import { sendH2 } from "../upstream/send-h2.js";
 import { upstreamError } from "../upstream/errors.js";
@@ -14,8 +15,9 @@ export interface AppClient {
 
 export function createAppClient(appPort: number, appHost = "127.0.0.1"): AppClient {
   const address = `${appHost}:${appPort}`;
-  const h1 = new Pool(`http://${address}`, { connections: null, pipelining: 1, keepAliveTimeout: 4_000 });
-  h1.on("connectionError", () => {});
+  // 4 s: under Node's default 5 s server keep-alive, so the app does not close a connection just
+  // as a request goes out on it (the pool also honours a `Keep-Alive: timeout` the app sends).
+  const h1 = new H1Pool({ connect: (done) => connectTcp(appHost, appPort, done), keepAliveTimeoutMs: 4_000 });
   const h2 = new H2Session(`http://${address}`);
   const handler: Handler = (req) => {
     if (req.protocol === "http/1.1") return sendH1(h1, req, `app ${address}`);
@@ -31,7 +33,7 @@ export function createAppClient(appPort: number, appHost = "127.0.0.1"): AppClie
     handler,
     async close() {
       h2.destroy();
-      await h1.destroy().catch(() => {});
+      await h1.destroy();
     },
   };
 }

@@ -2,7 +2,7 @@
 // Accepts origin-form with Host and absolute-form (`GET http://svc:80/path`, what HTTP_PROXY
 // clients send).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { MeshError, type Handler, type MeshRequest, type MeshResponse, type RequestBody } from "../core/handler.js";
+import { dropBody, MeshError, type Handler, type MeshRequest, type MeshResponse, type RequestBody } from "../core/handler.js";
 import { newContext } from "./context.js";
 import { errorReply } from "./errors.js";
 import { endToEndHeaders, responseHeaders } from "./headers.js";
@@ -35,6 +35,10 @@ function send(res: ServerResponse, out: MeshResponse, draining: boolean): void {
   const body = out.body;
   if (!body) {
     res.end();
+    return;
+  }
+  if (Buffer.isBuffer(body)) {
+    res.end(body); // head and body in one write
     return;
   }
   // By hand rather than pipe() (about nine listeners added and removed per response) or
@@ -86,10 +90,10 @@ export function http1Listener(opts: DownstreamOptions): (req: IncomingMessage, r
       inflight.end();
       if (!res.writableFinished) {
         controller.abort(CLIENT_GONE);
-        upstreamBody?.destroy();
+        if (upstreamBody) dropBody(upstreamBody);
       }
     });
-    let upstreamBody: MeshResponse["body"] = null;
+    let upstreamBody: MeshResponse | undefined;
     const meshReq: MeshRequest = {
       method: req.method ?? "GET",
       authority,
@@ -103,10 +107,10 @@ export function http1Listener(opts: DownstreamOptions): (req: IncomingMessage, r
     handler(meshReq, ctx).then(
       (out) => {
         if (res.destroyed) {
-          out.body?.destroy();
+          dropBody(out);
           return;
         }
-        upstreamBody = out.body;
+        upstreamBody = out;
         send(res, out, draining());
       },
       (err: unknown) => {

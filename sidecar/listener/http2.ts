@@ -1,7 +1,7 @@
 // HTTP/2 downstream adapter (h2c from the app, h2 over mTLS from a peer): stream -> MeshRequest,
 // MeshResponse -> respond + body + trailers (gRPC status travels in trailers).
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
-import { MeshError, type HeaderMap, type MeshRequest, type MeshResponse } from "../core/handler.js";
+import { dropBody, MeshError, type HeaderMap, type MeshRequest, type MeshResponse } from "../core/handler.js";
 import { newContext } from "./context.js";
 import { errorReply } from "./errors.js";
 import { endToEndHeaders, responseHeaders } from "./headers.js";
@@ -39,7 +39,8 @@ function send(stream: ServerHttp2Stream, out: MeshResponse): void {
       );
     });
   }
-  if (body) {
+  if (Buffer.isBuffer(body)) stream.end(body);
+  else if (body) {
     body.on("error", () => {
       if (!stream.destroyed) stream.close(NGHTTP2_INTERNAL_ERROR);
     });
@@ -113,7 +114,7 @@ export function http2StreamListener(
     handler(meshReq, ctx).then(
       (out) => {
         if (stream.destroyed || stream.closed) {
-          out.body?.destroy();
+          dropBody(out);
           return;
         }
         send(stream, out);

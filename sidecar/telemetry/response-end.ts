@@ -2,7 +2,7 @@
 // errored or was destroyed (client gone, retry discarding a reply), or at once when bodiless.
 // Only 'end'/'close'/'error' listeners are added, so the stream's flow is not changed.
 import type { Readable } from "node:stream";
-import { MeshError, type MeshResponse } from "../core/handler.js";
+import { bodyStream, MeshError, type MeshResponse } from "../core/handler.js";
 
 function incomplete(message: string): Error {
   return Object.assign(new Error(message), { code: "TSMESH_ERR_BODY_INCOMPLETE" });
@@ -15,7 +15,7 @@ type WithWaiters = Readable & { [WAITERS]?: Waiter[] };
 
 /** `done(err)` runs exactly once; err is set when the body failed or was cut short. */
 export function onBodyEnd(res: MeshResponse, done: (err?: Error) => void): void {
-  const body = res.body as WithWaiters | null;
+  const body = bodyStream(res) as WithWaiters | undefined;
   if (!body) {
     done();
     return;

@@ -1,20 +1,18 @@
-// Connection pools per endpoint (peer sidecar inbound): an undici Pool for HTTP/1.1 and one
+// Connection pools per endpoint (peer sidecar inbound): an HTTP/1.1 keep-alive pool (h1/pool.ts) and one
 // HTTP/2 session, both over mTLS with the peer's SPIFFE ID checked. Kept across config changes
 // while the endpoint stays; closed gracefully (in-flight requests finish) once it is gone.
-import type { Dispatcher } from "undici";
-import { Pool } from "./undici-pool.js";
 import type { Endpoint } from "../core/handler.js";
+import { H1Pool } from "./h1/pool.js";
 import { H2Session } from "./h2-sessions.js";
 import { connectMtls, type TlsSource } from "./tls-connect.js";
 
 export interface UpstreamTarget {
-  readonly h1: Dispatcher;
+  readonly h1: H1Pool;
   readonly h2: H2Session;
 }
 
 interface Entry extends UpstreamTarget {
-  readonly h1: Pool;
-  /** The connection cap this entry's Pool was built with (undefined: unlimited). */
+  /** The connection cap this entry's pool was built with (undefined: unlimited). */
   readonly connections: number | undefined;
 }
 
@@ -56,7 +54,7 @@ export class EndpointPools {
   }
 
   private static closeGracefully(entry: Entry): void {
-    entry.h1.close().catch(() => {});
+    void entry.h1.close();
     entry.h2.close();
   }
 
@@ -66,15 +64,11 @@ export class EndpointPools {
 
   private create(ep: Endpoint, connections: number | undefined): Entry {
     const tlsState = this.tlsState;
-    const h1 = new Pool(`https://${ep.address}`, {
-      connections: connections ?? null,
-      keepAliveTimeout: this.opts.keepAliveTimeoutMs ?? 20_000,
-      pipelining: 1,
-      connect: (_opts, cb) => {
-        connectMtls(ep, tlsState, ["http/1.1"], (err, socket) => (err ? cb(err, null) : cb(null, socket!)));
-      },
+    const h1 = new H1Pool({
+      maxConnections: connections,
+      keepAliveTimeoutMs: this.opts.keepAliveTimeoutMs ?? 20_000,
+      connect: (done) => void connectMtls(ep, tlsState, ["http/1.1"], done),
     });
-    h1.on("connectionError", () => {});
     const h2 = new H2Session(`https://${ep.address}`, (onConnectError) => {
       let failure: Error | undefined;
       const socket = connectMtls(ep, tlsState, ["h2"], (err) => {
@@ -100,6 +94,6 @@ export class EndpointPools {
   async close(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(all.map((e) => (e.h2.destroy(), e.h1.destroy().catch(() => {}))));
+    await Promise.all(all.map((e) => (e.h2.destroy(), e.h1.destroy())));
   }
 }

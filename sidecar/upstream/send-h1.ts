@@ -1,35 +1,14 @@
-// One HTTP/1.1 exchange over an undici Pool (keep-alive, connections reused across requests).
-// undici rather than http-proxy (node:http Agent): a bare proxy hop measured 12.6k vs 7.9k rps
-// (1.6x) in one run of test/bench/dataplane-upstream.ts on the 2-core dev host, 2026-11-27.
-// Through dispatch() with a handler object rather than request(): no AsyncResource, promise
-// wrapper or body class of request()'s per exchange (the proxy has no async context to keep).
+// One HTTP/1.1 exchange over the sidecar's own keep-alive pool (sidecar/upstream/h1). Own client
+// rather than undici's Pool: a bare proxy hop measured 22-25k rps against undici's 17-19k (and
+// http-proxy's 10k) on the 2-core dev host, 2026-11-27 (.lab experiments, test/bench/dataplane.ts
+// for the whole sidecar): undici validates, re-parses and wraps every header per request, in
+// layers a proxy that already has parsed headers does not need.
 import { Readable } from "node:stream";
-import type { Dispatcher } from "undici";
-import type { HeaderMap, MeshRequest, MeshResponse } from "../core/handler.js";
+import type { MeshRequest, MeshResponse } from "../core/handler.js";
+import type { ExchangeHandler } from "./h1/exchange.js";
+import type { H1Pool } from "./h1/pool.js";
+import type { ResponseHead } from "./h1/response-head.js";
 import { upstreamError } from "./errors.js";
-
-function bodyOf(req: MeshRequest): Dispatcher.DispatchOptions["body"] {
-  const b = req.body;
-  if (b.kind === "empty") return null;
-  if (b.kind === "buffered") return b.data;
-  return b.stream;
-}
-
-/** undici's raw [name, value, ...] list as lower-case names; repeated names become arrays. */
-export function headersOf(raw: Buffer[] | string[] | null): HeaderMap {
-  const out: HeaderMap = {};
-  if (!raw) return out;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toString("latin1").toLowerCase();
-    // As undici's parseHeaders: values are UTF-8, content-disposition keeps its latin1 bytes.
-    const value = raw[i + 1]!.toString(name === "content-disposition" ? "latin1" : "utf8");
-    const prev = out[name];
-    if (prev === undefined) out[name] = value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else out[name] = [prev, value];
-  }
-  return out;
-}
 
 class ClientGone extends Error {
   readonly code = "UND_ERR_ABORTED";
@@ -38,7 +17,7 @@ class ClientGone extends Error {
   }
 }
 
-/** The response body: pulls from undici (resume) when read, aborts the exchange when destroyed early. */
+/** The response body: pulls from the connection (resume) when read, aborts the exchange when destroyed early. */
 class UpstreamBody extends Readable {
   ended = false;
   constructor(
@@ -57,7 +36,7 @@ class UpstreamBody extends Readable {
   }
 }
 
-class ExchangeHandler implements Dispatcher.DispatchHandlers {
+class Exchange implements ExchangeHandler {
   private abort: ((err: Error) => void) | undefined;
   private body: UpstreamBody | undefined;
   private settled = false;
@@ -74,7 +53,8 @@ class ExchangeHandler implements Dispatcher.DispatchHandlers {
       this.onAbort = () => {
         const reason = signal.reason instanceof Error ? signal.reason : new ClientGone();
         if (this.body) this.body.destroy(reason);
-        else this.abort?.(reason);
+        else if (this.abort) this.abort(reason);
+        else this.onError(reason);
       };
       signal.addEventListener("abort", this.onAbort, { once: true });
     }
@@ -84,22 +64,26 @@ class ExchangeHandler implements Dispatcher.DispatchHandlers {
     if (this.onAbort) this.req.signal.removeEventListener("abort", this.onAbort);
   }
 
-  onConnect(abort: (err?: Error) => void): void {
+  onStart(abort: (err: Error) => void): void {
     const signal = this.req.signal;
-    if (signal.aborted) {
-      abort(signal.reason instanceof Error ? signal.reason : new ClientGone());
-      return;
-    }
-    this.abort = abort as (err: Error) => void;
+    this.abort = abort;
+    if (signal.aborted) abort(signal.reason instanceof Error ? signal.reason : new ClientGone());
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null, resume: () => void): boolean {
-    if (statusCode < 200) return true; // 1xx: the first hop's server answered Expect itself
+  onWhole(head: ResponseHead, body: Buffer | null): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.unlisten();
+    this.resolve({ status: head.status, headers: head.headers, body });
+  }
+
+  onHeaders(head: ResponseHead, resume: () => void): boolean {
+    if (this.settled) return false;
     const body = new UpstreamBody(resume, (err) => this.abort?.(err));
     body.once("close", () => this.unlisten());
     this.body = body;
     this.settled = true;
-    this.resolve({ status: statusCode, headers: headersOf(rawHeaders), body });
+    this.resolve({ status: head.status, headers: head.headers, body });
     return true;
   }
 
@@ -122,28 +106,16 @@ class ExchangeHandler implements Dispatcher.DispatchHandlers {
     }
     const body = this.body;
     if (body && !body.destroyed) {
-      body.ended = true; // undici already dropped the exchange
-      // After queued chunks were handed out, as request() does.
+      body.ended = true; // the connection already dropped the exchange
+      // After queued chunks were handed out.
       queueMicrotask(() => body.destroy(err));
     }
   }
 }
 
-export function sendH1(pool: Dispatcher, req: MeshRequest, target: string): Promise<MeshResponse> {
-  // undici refuses expect and te; the first hop already answered Expect (Node's server does).
-  // Skipped in one copy rather than deleted after (delete makes a slow dictionary object).
-  const src = req.headers;
-  const headers: HeaderMap = {};
-  for (const name in src) {
-    if (name !== "expect" && name !== "te" && name !== "host") headers[name] = src[name]!;
-  }
-  headers.host = req.authority;
+export function sendH1(pool: H1Pool, req: MeshRequest, target: string): Promise<MeshResponse> {
+  if (req.signal.aborted) return Promise.reject(upstreamError(req.signal.reason, req.signal, target));
   return new Promise((resolve, reject) => {
-    const handler = new ExchangeHandler(req, target, resolve, reject);
-    try {
-      pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers, body: bodyOf(req) }, handler);
-    } catch (err) {
-      handler.onError(err as Error);
-    }
+    pool.dispatch({ method: req.method, path: req.path, authority: req.authority, headers: req.headers, body: req.body }, new Exchange(req, target, resolve, reject));
   });
 }

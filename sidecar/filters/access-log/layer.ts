@@ -64,6 +64,10 @@ function requestBytes(req: MeshRequest): number | undefined {
 /** Body with a byte counter in front, for responses that do not announce their length. */
 function counted(res: MeshResponse, onBytes: (n: number) => void): MeshResponse {
   if (!res.body) return res;
+  if (Buffer.isBuffer(res.body)) {
+    onBytes(res.body.length);
+    return res;
+  }
   let n = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {

@@ -1,7 +1,7 @@
 // Runs `done` once when a response is finished with: its body ended, errored or was destroyed,
 // or at once for a bodiless response. Used to hold a slot (active request, breaker) for the
 // whole exchange rather than until headers.
-import type { MeshResponse } from "../../core/handler.js";
+import { bodyStream, type MeshResponse } from "../../core/handler.js";
 import { onBodyEnd } from "../../telemetry/response-end.js";
 
 export function onResponseDone(res: MeshResponse, done: () => void): void {
@@ -30,7 +30,7 @@ const DISCARD_MAX_MS = 1000;
  * timeout): drains a small body so the connection can be reused, destroys a large or slow one.
  */
 export function discardResponse(res: MeshResponse): void {
-  const body = res.body;
+  const body = bodyStream(res);
   if (!body || body.destroyed) return;
   body.on("error", () => {});
   if (body.readableEnded) return;

@@ -1,0 +1,275 @@
+// One keep-alive HTTP/1.1 connection to an upstream (the local app, or a peer sidecar over
+// mTLS), carrying one exchange at a time (no pipelining). The exchange's path, top to bottom:
+// write the request head (+ body), read the response head (1xx skipped), stream the body out as
+// the decoder frames it, and hand the connection back to its pool only when both directions
+// finished cleanly and the server allows reuse. Anything unexpected closes the connection.
+import type { Socket } from "node:net";
+import { BodyDecoder } from "./body-decoder.js";
+import { requestHead } from "./request-head.js";
+import { parseResponseHead, ProtocolError, type ResponseHead } from "./response-head.js";
+import type { H1Request, ExchangeHandler } from "./exchange.js";
+
+/** Response heads larger than this are refused (undici's and Node's default is 16 KiB; apps with many cookies need more). */
+export const MAX_RESPONSE_HEAD = 64 * 1024;
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+
+export interface ConnectionEvents {
+  /** The exchange finished and the connection may carry another. */
+  idle(conn: H1Connection, keepAliveTimeoutMs?: number): void;
+  /** The connection is gone (error, close, not reusable). */
+  closed(conn: H1Connection): void;
+  /** A reused connection failed before any response byte: true if the pool sent `req` again. */
+  resend(req: H1Request, handler: ExchangeHandler): boolean;
+}
+
+export class UpstreamClosedError extends Error {
+  readonly code = "ECONNRESET";
+}
+
+export class H1Connection {
+  /** Exchanges this connection carried; a failure on a reused connection may be a stale keep-alive. */
+  exchanges = 0;
+  private handler: ExchangeHandler | undefined;
+  private method = "GET";
+  /** Response head bytes gathered so far. */
+  private pending: Buffer | undefined;
+  private decoder: BodyDecoder | undefined;
+  private head: ResponseHead | undefined;
+  private responseBytes = 0;
+  private requestDone = false;
+  private responseDone = false;
+  private gone = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private req: H1Request | undefined;
+  private aborted = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly events: ConnectionEvents,
+  ) {
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("end", () => this.onEnd());
+    socket.on("error", (err) => this.fail(err));
+    socket.on("close", () => this.fail(new UpstreamClosedError("upstream closed the connection")));
+  }
+
+  get busy(): boolean {
+    return this.handler !== undefined;
+  }
+
+  get destroyed(): boolean {
+    return this.gone;
+  }
+
+  start(req: H1Request, handler: ExchangeHandler): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.exchanges++;
+    this.handler = handler;
+    this.method = req.method;
+    this.head = undefined;
+    this.decoder = undefined;
+    this.pending = undefined;
+    this.responseBytes = 0;
+    this.requestDone = false;
+    this.responseDone = false;
+    this.req = req;
+    handler.onStart?.((err) => this.abort(err));
+    if (this.gone) return;
+    let head;
+    try {
+      head = requestHead(req.method, req.path, req.authority, req.headers, req.body);
+    } catch (err) {
+      this.fail(err as Error);
+      return;
+    }
+    const socket = this.socket;
+    const body = req.body;
+    if (body.kind === "empty") {
+      socket.write(head.text);
+      this.requestDone = true;
+    } else if (body.kind === "buffered") {
+      socket.cork();
+      socket.write(head.text);
+      if (body.data.length > 0) socket.write(body.data);
+      socket.uncork();
+      this.requestDone = true;
+    } else {
+      socket.write(head.text);
+      this.streamBody(body.stream, head.chunked);
+    }
+  }
+
+  /** Idle connections close after `ms` unused. They keep reading: a server's close is seen at once. */
+  park(ms: number, onTimeout: () => void): void {
+    if (this.socket.isPaused()) this.socket.resume();
+    this.idleTimer = setTimeout(onTimeout, ms);
+    this.idleTimer.unref();
+  }
+
+  destroy(err?: Error): void {
+    this.fail(err ?? new UpstreamClosedError("connection closed by the client"));
+  }
+
+  private streamBody(stream: NodeJS.ReadableStream & { destroyed?: boolean }, chunked: boolean): void {
+    const socket = this.socket;
+    const onData = (chunk: Buffer) => {
+      if (this.gone) return;
+      const ok = chunked ? writeChunk(socket, chunk) : socket.write(chunk);
+      if (!ok) {
+        stream.pause();
+        socket.once("drain", () => stream.resume());
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      if (this.gone) return;
+      if (chunked) socket.write("0\r\n\r\n");
+      this.requestDone = true;
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      this.fail(err);
+    };
+    const cleanup = () => {
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.off("error", onError);
+    };
+    stream.on("data", onData);
+    stream.once("end", onEnd);
+    stream.once("error", onError);
+  }
+
+  private onData(chunk: Buffer): void {
+    const handler = this.handler;
+    if (!handler || this.responseDone) {
+      // Bytes nobody asked for: the server is out of step with us; never reuse this connection.
+      this.fail(new ProtocolError("unsolicited data from upstream"));
+      return;
+    }
+    this.responseBytes += chunk.length;
+    try {
+      let buf = chunk;
+      while (buf.length > 0 && this.handler === handler && !this.responseDone) {
+        if (!this.decoder) {
+          const rest = this.readHead(buf);
+          if (rest === undefined) return;
+          buf = rest;
+          continue;
+        }
+        const r = this.decoder.decode(buf, (data) => {
+          if (!handler.onData(data)) this.socket.pause();
+        });
+        buf = buf.subarray(r.consumed);
+        if (r.done) {
+          if (buf.length > 0) throw new ProtocolError("data after the end of the response");
+          this.complete(handler, () => handler.onComplete());
+        }
+      }
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  /** Gathers head bytes; once a head is complete, starts its body. Returns the bytes after it. */
+  private readHead(chunk: Buffer): Buffer | undefined {
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    // Search from just before the new bytes: the terminator can straddle two reads.
+    const from = this.pending ? Math.max(0, this.pending.length - 3) : 0;
+    const end = buf.indexOf(CRLFCRLF, from);
+    if (end < 0) {
+      if (buf.length > MAX_RESPONSE_HEAD) throw new ProtocolError("response head too large");
+      this.pending = buf;
+      return undefined;
+    }
+    if (end > MAX_RESPONSE_HEAD) throw new ProtocolError("response head too large");
+    this.pending = undefined;
+    const head = parseResponseHead(buf.toString("latin1", 0, end), this.method);
+    const rest = buf.subarray(end + 4);
+    if (head.status < 200) {
+      // 100 Continue / 103 Early Hints: informational, the real response follows. 101 would
+      // switch protocols, which the sidecar does not proxy over HTTP/1.1.
+      if (head.status === 101) throw new ProtocolError("upstream switched protocols");
+      return rest;
+    }
+    this.head = head;
+    const handler = this.handler!;
+    const framing = head.framing;
+    if (handler.onWhole && (framing.kind === "none" || (framing.kind === "length" && rest.length >= framing.length))) {
+      const length = framing.kind === "length" ? framing.length : 0;
+      if (rest.length > length) throw new ProtocolError("data after the end of the response");
+      this.complete(handler, () => handler.onWhole!(head, length > 0 ? rest : null));
+      return undefined;
+    }
+    this.decoder = new BodyDecoder(framing);
+    if (!handler.onHeaders(head, () => this.socket.resume())) this.socket.pause();
+    if (this.decoder.done) {
+      if (rest.length > 0) throw new ProtocolError("data after the end of the response");
+      if (this.handler === handler) this.complete(handler, () => handler.onComplete());
+      return undefined;
+    }
+    return rest;
+  }
+
+  private onEnd(): void {
+    // Until-close bodies end here; for any other exchange the server hung up early.
+    if (this.handler && this.decoder?.endsAtClose && !this.responseDone) {
+      this.responseDone = true;
+      const handler = this.handler;
+      this.handler = undefined;
+      handler.onComplete();
+    }
+    this.fail(new UpstreamClosedError("upstream closed the connection"));
+  }
+
+  /**
+   * The response ended. The connection is reused only when the request was fully sent too: a
+   * server that answered early (413, 401 ...) may not read the rest, so it is closed instead.
+   */
+  private complete(handler: ExchangeHandler, notify: () => void): void {
+    this.responseDone = true;
+    notify();
+    if (this.gone) return;
+    if (!this.requestDone || !this.head!.keepAlive) {
+      this.fail(new UpstreamClosedError("connection not reusable"));
+      return;
+    }
+    this.handler = undefined;
+    this.req = undefined;
+    this.events.idle(this, this.head!.keepAliveTimeoutMs);
+  }
+
+  private abort(err: Error): void {
+    this.aborted = true;
+    this.fail(err);
+  }
+
+  /** Closes the connection; the exchange in progress (if any) gets `err`. */
+  private fail(err: Error): void {
+    if (this.gone) return;
+    this.gone = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    const handler = this.handler;
+    this.handler = undefined;
+    const req = this.req;
+    this.req = undefined;
+    // A request body still streaming has nowhere to go; let it drain rather than stall its sender.
+    if (req?.body.kind === "stream" && !this.requestDone) req.body.stream.resume();
+    this.socket.destroy();
+    this.events.closed(this);
+    if (!handler || this.responseDone) return;
+    if (this.responseBytes === 0 && this.exchanges > 1 && !this.aborted && this.events.resend(req!, handler)) return;
+    handler.onError(err);
+  }
+}
+
+function writeChunk(socket: Socket, chunk: Buffer): boolean {
+  if (chunk.length === 0) return true;
+  socket.cork();
+  socket.write(`${chunk.length.toString(16)}\r\n`);
+  socket.write(chunk);
+  const ok = socket.write("\r\n");
+  socket.uncork();
+  return ok;
+}

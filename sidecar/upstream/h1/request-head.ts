@@ -1,0 +1,55 @@
+// The request line and header fields of one upstream HTTP/1.1 request, as a single string so
+// head and (small) body leave in one write. Framing headers are decided here from the body, never
+// copied from the downstream request: the upstream sees exactly one Content-Length or chunked.
+import type { HeaderMap, RequestBody } from "../../core/handler.js";
+
+/** Names the client sets itself or must not forward (hop-by-hop, framing, Expect answered at the first hop). */
+const OWN = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "expect", "te", "upgrade", "proxy-connection"]);
+
+/** A CR, LF or NUL in a field would let a value inject header lines (request splitting). */
+const UNSAFE = /[\r\n\0]/;
+
+export class HeaderValueError extends Error {
+  readonly code = "TSMESH_ERR_BAD_HEADER";
+}
+
+export interface RequestHead {
+  text: string;
+  /** The body goes out chunk-encoded (a stream of unknown length). */
+  chunked: boolean;
+}
+
+export function requestHead(method: string, path: string, authority: string, headers: HeaderMap, body: RequestBody): RequestHead {
+  if (UNSAFE.test(path) || UNSAFE.test(authority) || path.includes(" ")) throw new HeaderValueError("invalid request target or authority");
+  let text = `${method} ${path} HTTP/1.1\r\nhost: ${authority}\r\n`;
+  for (const name in headers) {
+    if (OWN.has(name)) continue;
+    const value = headers[name]!;
+    if (typeof value === "string") {
+      if (UNSAFE.test(value)) throw new HeaderValueError(`invalid value for header ${name}`);
+      text += `${name}: ${value}\r\n`;
+    } else
+      for (const v of value) {
+        if (UNSAFE.test(v)) throw new HeaderValueError(`invalid value for header ${name}`);
+        text += `${name}: ${v}\r\n`;
+      }
+  }
+  let chunked = false;
+  if (body.kind === "buffered") text += `content-length: ${body.data.length}\r\n`;
+  else if (body.kind === "stream") {
+    const length = body.length ?? declaredLength(headers);
+    if (length !== undefined) text += `content-length: ${length}\r\n`;
+    else {
+      text += "transfer-encoding: chunked\r\n";
+      chunked = true;
+    }
+  }
+  return { text: text + "\r\n", chunked };
+}
+
+function declaredLength(headers: HeaderMap): number | undefined {
+  const v = headers["content-length"];
+  const s = Array.isArray(v) ? v[0] : v;
+  if (s === undefined || !/^\d{1,15}$/.test(s)) return undefined;
+  return Number(s);
+}

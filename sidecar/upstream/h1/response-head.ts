@@ -1,0 +1,125 @@
+// HTTP/1.1 response head parsing (RFC 9112 §4-6) for the sidecar's upstream client: the status
+// line and header fields of one response, and how its body is framed. Strict where a lenient
+// parser would let a response desynchronise the connection: conflicting Content-Length,
+// Transfer-Encoding other than a final "chunked", obs-fold, bare CR/LF, control characters.
+import type { HeaderMap } from "../../core/handler.js";
+
+export type Framing =
+  | { kind: "none" }
+  | { kind: "length"; length: number }
+  | { kind: "chunked" }
+  /** Read until the server closes the connection (no length, not chunked). */
+  | { kind: "close" };
+
+export interface ResponseHead {
+  status: number;
+  /** Lower-case names; repeated names become arrays; hop-by-hop fields kept (the caller filters). */
+  headers: HeaderMap;
+  framing: Framing;
+  /** The connection can carry another exchange after this response. */
+  keepAlive: boolean;
+  /** `Keep-Alive: timeout=N` from the server, in ms. */
+  keepAliveTimeoutMs?: number;
+}
+
+/** A response the client must not use; the connection is closed. */
+export class ProtocolError extends Error {
+  readonly code = "TSMESH_ERR_UPSTREAM_PROTOCOL";
+}
+
+// RFC 9110 §5.6.2 token characters, as a lookup table over byte values.
+const TOKEN = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
+
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TOKEN[c] === 0) return false;
+  }
+  return true;
+}
+
+/** Field values: visible characters, SP, HTAB and obs-text; no CTLs (CR, LF, NUL ...). */
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
+
+/**
+ * Parses `head` (latin1 text up to, not including, the blank line). `method` decides bodiless
+ * responses (HEAD); 1xx, 204 and 304 never have a body.
+ */
+export function parseResponseHead(head: string, method: string): ResponseHead {
+  const lines = head.split("\r\n");
+  const m = STATUS_LINE.exec(lines[0]!);
+  if (!m) throw new ProtocolError("malformed status line");
+  const status = Number(m[2]);
+  if (status < 100) throw new ProtocolError(`invalid status ${status}`);
+  const headers: HeaderMap = {};
+  let length: number | undefined;
+  let chunked = false;
+  let te = false;
+  let connection = "";
+  let keepAliveTimeoutMs: number | undefined;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw new ProtocolError(`malformed header line ${i}`);
+    const rawName = line.slice(0, colon);
+    if (!isToken(rawName)) throw new ProtocolError(`invalid header name ${JSON.stringify(rawName)}`);
+    const name = rawName.toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (BAD_VALUE.test(value)) throw new ProtocolError(`invalid value for header ${name}`);
+    switch (name) {
+      case "content-length": {
+        if (!/^\d{1,15}$/.test(value)) throw new ProtocolError("invalid content-length");
+        const n = Number(value);
+        if (length !== undefined && length !== n) throw new ProtocolError("conflicting content-length");
+        length = n;
+        break;
+      }
+      case "transfer-encoding": {
+        te = true;
+        // Only "chunked" last is understood (RFC 9112 §6.3); anything else has no safe framing.
+        const codings = value.toLowerCase().split(",").map((s) => s.trim());
+        chunked = codings[codings.length - 1] === "chunked" && codings.every((c, j) => c === "chunked" ? j === codings.length - 1 : c !== "");
+        break;
+      }
+      case "connection":
+        connection += `,${value.toLowerCase()}`;
+        break;
+      case "keep-alive": {
+        const t = /(?:^|[,;\s])timeout=(\d+)/i.exec(value);
+        if (t) keepAliveTimeoutMs = Number(t[1]) * 1000;
+        break;
+      }
+    }
+    // UTF-8 values decoded as undici does; names are ASCII tokens.
+    const decoded = needsUtf8(value) ? Buffer.from(value, "latin1").toString("utf8") : value;
+    const prev = headers[name];
+    if (prev === undefined) headers[name] = decoded;
+    else if (Array.isArray(prev)) prev.push(decoded);
+    else headers[name] = [prev, decoded];
+  }
+  const http10 = m[1] === "0";
+  let keepAlive = http10 ? /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(connection) : !/(?:^|,)\s*close\s*(?:,|$)/.test(connection);
+  let framing: Framing;
+  if ((status >= 100 && status < 200) || status === 204 || status === 304 || method === "HEAD") framing = { kind: "none" };
+  else if (te) {
+    if (!chunked) throw new ProtocolError("unsupported transfer-encoding");
+    // Transfer-Encoding overrides Content-Length; such a message may be an attempt to desync the
+    // connection, so it is not reused afterwards (RFC 9112 §6.3 item 3).
+    if (length !== undefined) keepAlive = false;
+    framing = { kind: "chunked" };
+  } else if (length !== undefined) framing = { kind: "length", length };
+  else {
+    framing = { kind: "close" };
+    keepAlive = false;
+  }
+  return { status, headers, framing, keepAlive, keepAliveTimeoutMs };
+}
+
+function needsUtf8(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return true;
+  return false;
+}
