@@ -41,6 +41,7 @@ function isToken(s: string): boolean {
 }
 
 /** Field values: visible characters, SP, HTAB and obs-text; no CTLs (CR, LF, NUL ...). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
