@@ -1,9 +1,9 @@
-import { ROOT_CONTEXT, TraceFlags, defaultTextMapSetter, trace } from "@opentelemetry/api";
+import { ROOT_CONTEXT, TraceFlags, defaultTextMapSetter, isSpanContextValid, trace } from "@opentelemetry/api";
 import { TraceState, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { B3InjectEncoding, B3Propagator } from "@opentelemetry/propagator-b3";
 import { RandomIdGenerator } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
-import { extractSpanContext, injectContext } from "./propagation.js";
+import { extractSpanContext, injectContext, remoteParent } from "./propagation.js";
 
 const TID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SID = "00f067aa0ba902b7";
@@ -115,3 +115,38 @@ describe("inject matches the official propagators", () => {
   });
 });
 
+
+describe("remoteParent (the data path's extraction)", () => {
+  it("finds the same valid parent as the OTel propagators for every header form", () => {
+    const cases: Record<string, string | string[] | undefined>[] = [
+      {},
+      { traceparent: `00-${TID}-${SID}-01` },
+      { traceparent: `00-${TID}-${SID}-00` },
+      { traceparent: `00-${TID}-${SID}-03` },
+      { traceparent: `00-${TID}-${SID}-01`, tracestate: "vendor=x,other=y" },
+      { traceparent: `00-${TID.toUpperCase()}-${SID}-01`, b3: `${TID2}-${SID2}-1` },
+      { traceparent: `00-${"0".repeat(32)}-${SID}-01`, b3: `${TID2}-${SID2}-0` },
+      { traceparent: `00-${TID}-${"0".repeat(16)}-01` },
+      { traceparent: `01-${TID}-${SID}-01-extra` },
+      { traceparent: `00-${TID}-${SID}-01-extra`, "x-b3-traceid": TID3, "x-b3-spanid": SID3, "x-b3-sampled": "1" },
+      { traceparent: `ff-${TID}-${SID}-01` },
+      { traceparent: ` 00-${TID}-${SID}-01` },
+      { traceparent: [`00-${TID}-${SID}-01`, `00-${TID2}-${SID2}-01`] },
+      { b3: `${TID2}-${SID2}-d` },
+      { b3: `${TID2}-${SID2}` },
+      { b3: "0" },
+      { "x-b3-traceid": "a3ce929d0e0e4736", "x-b3-spanid": SID3, "x-b3-sampled": "0" },
+      { "x-b3-traceid": TID3, "x-b3-spanid": SID3, "x-b3-flags": "1" },
+      { "x-b3-traceid": "zz", "x-b3-spanid": SID3 },
+    ];
+    for (const headers of cases) {
+      const otel = extractSpanContext(headers);
+      const expected = otel && isSpanContextValid(otel) ? otel : undefined;
+      const got = remoteParent(headers);
+      expect({ headers, sc: got && { ...got, traceState: got.traceState?.serialize() } }).toEqual({
+        headers,
+        sc: expected && { ...expected, traceState: expected.traceState?.serialize() },
+      });
+    }
+  });
+});

@@ -57,6 +57,31 @@ export function extractSpanContext(headers: Headers): SpanContext | undefined {
   return trace.getSpanContext(extractContext(headers));
 }
 
+// A version-00 traceparent alone, lower-case hex: what tsmesh sidecars and OTel SDKs send.
+const PLAIN_TRACEPARENT = /^00-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
+const ZERO_TRACE = "0".repeat(32);
+const ZERO_SPAN = "0".repeat(16);
+
+/**
+ * The valid remote parent span context of the headers, as extractContext finds it; undefined for
+ * none. A plain traceparent without tracestate is parsed here (the data path: no Context per
+ * request); everything else (tracestate, B3, other versions, malformed values) goes through the
+ * OTel propagators.
+ */
+export function remoteParent(headers: Headers): SpanContext | undefined {
+  const tp = headers.traceparent;
+  if (typeof tp === "string" && headers.tracestate === undefined && PLAIN_TRACEPARENT.test(tp)) {
+    const traceId = tp.slice(3, 35);
+    const spanId = tp.slice(36, 52);
+    if (traceId !== ZERO_TRACE && spanId !== ZERO_SPAN) {
+      return { traceId, spanId, traceFlags: parseInt(tp.slice(53, 55), 16), isRemote: true };
+    }
+  }
+  if (tp === undefined && headers.b3 === undefined && headers["x-b3-traceid"] === undefined) return undefined;
+  const sc = extractSpanContext(headers);
+  return sc !== undefined && isSpanContextValid(sc) ? sc : undefined;
+}
+
 const STRIP = new Set<string>(PROPAGATION_HEADERS);
 
 /**

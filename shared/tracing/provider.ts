@@ -18,7 +18,9 @@ import {
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_NAMESPACE } from "@opentelemetry/semantic-conventions";
 import { createLogger, type Logger } from "../log.js";
 import { reportingExporter } from "./export-errors.js";
+import { PooledIdGenerator } from "./ids.js";
 import { lazyOtlpExporter } from "./lazy-otlp-exporter.js";
+import { MeshTracer } from "./mesh-tracer.js";
 import { SwitchableProcessor } from "./switchable-processor.js";
 import { MutableRatioSampler, parentBasedRatio } from "./ratio-sampler.js";
 
@@ -76,8 +78,10 @@ export function createTracing(opts: TracingOptions): Tracing {
       : new BatchSpanProcessor(reportingExporter(makeExporter(checkEndpoint(url)), log, url), opts.batch);
   let endpoint = opts.otlpEndpoint;
   const processor = new SwitchableProcessor(makeProcessor(endpoint));
+  const ids = new PooledIdGenerator();
   const provider = new BasicTracerProvider({
     sampler: parentBasedRatio(root),
+    idGenerator: ids,
     spanProcessors: [processor],
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: opts.serviceName,
@@ -85,7 +89,7 @@ export function createTracing(opts: TracingOptions): Tracing {
       ...opts.attributes,
     }),
   });
-  const tracer = provider.getTracer("tsmesh");
+  const tracer = new MeshTracer(provider.getTracer("tsmesh"), root, ids);
   let closed: Promise<void> | undefined;
   return {
     tracer,

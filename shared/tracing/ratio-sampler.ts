@@ -1,8 +1,9 @@
 // Parent-based ratio sampling whose root ratio can change at runtime (MeshConfig push) without
 // rebuilding the tracer provider: the SDK holds one Sampler instance for its lifetime.
-import type { Context } from "@opentelemetry/api";
+import { ROOT_CONTEXT, type Context } from "@opentelemetry/api";
 import {
   ParentBasedSampler,
+  SamplingDecision,
   TraceIdRatioBasedSampler,
   type Sampler,
   type SamplingResult,
@@ -38,6 +39,11 @@ export class MutableRatioSampler implements Sampler {
 
   shouldSample(context: Context, traceId: string): SamplingResult {
     return this.inner.shouldSample(context, traceId);
+  }
+
+  /** The decision shouldSample makes for a root span with this trace id. */
+  samplesRoot(traceId: string): boolean {
+    return this.inner.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
   }
 
   toString(): string {

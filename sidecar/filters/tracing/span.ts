@@ -1,9 +1,11 @@
 // One span around a downstream call: parent from the request's propagation headers, this span
 // injected into the forwarded request, ended when the response body is finished with. When the
-// span is not sampled, no attributes are built: the cost is an id pair and the header rewrite.
-import type { Attributes, Span, SpanKind, Tracer } from "@opentelemetry/api";
-import { extractContext, injectSpanContext } from "../../../shared/tracing/propagation.js";
-import { invoke, type Handler, type MeshRequest, type RequestContext } from "../../core/handler.js";
+// span will not be sampled (decided first, as the provider's sampler would), the SDK is not
+// involved: the trace continues in the headers with a fresh span id, nothing else is built.
+import { TraceFlags, type Attributes, type Span, type SpanContext, type SpanKind, type Tracer } from "@opentelemetry/api";
+import { meshTracerOf, type MeshTracer } from "../../../shared/tracing/mesh-tracer.js";
+import { extractContext, injectSpanContext, remoteParent } from "../../../shared/tracing/propagation.js";
+import { invoke, type Handler, type MeshRequest, type MeshResponse, type RequestContext } from "../../core/handler.js";
 import { codeOfError, onBodyEnd, statusOfError } from "../../telemetry/response-end.js";
 import { recordError, recordGrpcStatus, recordStatus, requestAttributes } from "./attributes.js";
 import { setSpanContextOf } from "./context.js";
@@ -18,6 +20,36 @@ export interface SpanSpec {
 }
 
 export function traced(tracer: Tracer, spec: SpanSpec, next: Handler): Handler {
+  const mesh = meshTracerOf(tracer);
+  const sdkPath = sdkTraced(tracer, spec, next);
+  if (!mesh) return sdkPath;
+  return (req, ctx) => {
+    const parent = remoteParent(req.headers);
+    const traceId = parent ? parent.traceId : mesh.ids.generateTraceId();
+    if (mesh.sampled(parent, traceId)) {
+      if (!parent) mesh.ids.presetTraceId(traceId);
+      return sdkPath(req, ctx);
+    }
+    return unsampled(mesh, parent, traceId, next, req, ctx);
+  };
+}
+
+/** Same span context as the SDK's non-recording span: parent's trace id and trace state. */
+function unsampled(
+  mesh: MeshTracer,
+  parent: SpanContext | undefined,
+  traceId: string,
+  next: Handler,
+  req: MeshRequest,
+  ctx: RequestContext,
+): Promise<MeshResponse> {
+  const sc: SpanContext = { traceId, spanId: mesh.ids.generateSpanId(), traceFlags: TraceFlags.NONE, traceState: parent?.traceState };
+  setSpanContextOf(ctx, sc);
+  return invoke(next, { ...req, headers: injectSpanContext(sc, req.headers) }, ctx);
+}
+
+/** Every request through the OTel SDK (sampled requests, or a tracer not from createTracing). */
+function sdkTraced(tracer: Tracer, spec: SpanSpec, next: Handler): Handler {
   return (req, ctx) => {
     const parent = extractContext(req.headers);
     const span = tracer.startSpan(spec.name(req, ctx), { kind: spec.kind }, parent);

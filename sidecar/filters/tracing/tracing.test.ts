@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
-import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { InMemorySpanExporter, SamplingDecision, TraceIdRatioBasedSampler, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTracing, type Tracing } from "../../../shared/tracing/provider.js";
 import { extractSpanContext } from "../../../shared/tracing/propagation.js";
@@ -191,3 +191,70 @@ describe("gRPC status", () => {
   });
 });
 
+
+describe("sampling decided before the SDK (unsampled fast path)", () => {
+  const forwardOf = async (t: Tracing, headers: MeshRequest["headers"] = {}) => {
+    let fwd: MeshRequest["headers"] = {};
+    const ctx = context();
+    await inboundTracingLayer({ tracer: t.tracer, service: "s" })(async (req) => {
+      fwd = req.headers;
+      return { status: 200, headers: {}, body: null };
+    })(request(headers), ctx);
+    return { fwd, ctx };
+  };
+
+  it("roots follow the ratio on the trace id, and a sampled root's span carries the forwarded ids", async () => {
+    const { tracing: t, exporter } = setup(0.5);
+    const forwarded: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const { fwd, ctx } = await forwardOf(t);
+      forwarded.push(fwd.traceparent as string);
+      expect(traceIdOf(ctx)).toBe(extractSpanContext(fwd)?.traceId);
+    }
+    const exported = await spans(t, exporter);
+    const sampledHeaders = forwarded.filter((tp) => tp.endsWith("-01"));
+    // Binomial(200, 0.5): outside [60, 140] has probability < 1e-8.
+    expect(sampledHeaders.length).toBeGreaterThan(60);
+    expect(sampledHeaders.length).toBeLessThan(140);
+    // Exactly the requests forwarded as sampled produced spans, with the same trace and span ids.
+    expect(exported.map((s) => `00-${s.spanContext().traceId}-${s.spanContext().spanId}-01`).sort()).toEqual(sampledHeaders.sort());
+    // The OTel ratio sampler agrees with every decision, sampled or not.
+    const ratio = new TraceIdRatioBasedSampler(0.5);
+    for (const tp of forwarded) {
+      const sc = extractSpanContext({ traceparent: tp })!;
+      expect(ratio.shouldSample(ROOT_CONTEXT, sc.traceId).decision === SamplingDecision.RECORD_AND_SAMPLED).toBe(sc.traceFlags === 1);
+    }
+  });
+
+  it("follows a ratio changed at run time", async () => {
+    const { tracing: t, exporter } = setup(0);
+    expect((await forwardOf(t)).fwd.traceparent).toMatch(/-00$/);
+    t.setSampling(1);
+    expect((await forwardOf(t)).fwd.traceparent).toMatch(/-01$/);
+    expect(await spans(t, exporter)).toHaveLength(1);
+  });
+
+  it("an unsampled parent wins over ratio 1: trace id and tracestate continue under a fresh span id", async () => {
+    const { tracing: t, exporter } = setup(1);
+    const { fwd, ctx } = await forwardOf(t, { traceparent: `00-${TID}-${SID}-00`, tracestate: "vendor=x" });
+    expect(await spans(t, exporter)).toHaveLength(0);
+    const sc = extractSpanContext(fwd)!;
+    expect(sc).toMatchObject({ traceId: TID, traceFlags: 0 });
+    expect(sc.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(sc.spanId).not.toBe(SID);
+    expect(fwd.tracestate).toBe("vendor=x");
+    expect(fwd.b3).toBe(`${TID}-${sc.spanId}-0`);
+    expect(fwd["x-b3-sampled"]).toBe("0");
+    expect(traceIdOf(ctx)).toBe(TID);
+  });
+
+  it("a sampled parent wins over ratio 0 (B3 single and multi too)", async () => {
+    const { tracing: t, exporter } = setup(0);
+    await forwardOf(t, { traceparent: `00-${TID}-${SID}-01` });
+    await forwardOf(t, { b3: `${TID}-${SID}-1` });
+    await forwardOf(t, { "x-b3-traceid": TID, "x-b3-spanid": SID, "x-b3-sampled": "1" });
+    const exported = await spans(t, exporter);
+    expect(exported).toHaveLength(3);
+    for (const s of exported) expect(s.parentSpanContext?.spanId).toBe(SID);
+  });
+});

@@ -1,0 +1,44 @@
+// Trace and span ids for every request, sampled or not: hex slices of a pool of crypto-random
+// bytes (one randomBytes call per ~340 requests) instead of Math.random per 4 bytes. The next
+// trace id can be preset so a span the SDK starts gets the id the sampling decision was made on.
+import { randomBytes } from "node:crypto";
+import type { IdGenerator } from "@opentelemetry/sdk-trace-base";
+
+const POOL_BYTES = 8192;
+const ZERO_TRACE = "0".repeat(32);
+const ZERO_SPAN = "0".repeat(16);
+
+export class PooledIdGenerator implements IdGenerator {
+  private pool = randomBytes(POOL_BYTES);
+  private offset = 0;
+  private preset: string | undefined;
+
+  generateTraceId = (): string => {
+    const preset = this.preset;
+    if (preset !== undefined) {
+      this.preset = undefined;
+      return preset;
+    }
+    return this.take(16, ZERO_TRACE);
+  };
+
+  generateSpanId = (): string => this.take(8, ZERO_SPAN);
+
+  /** The next generateTraceId() returns this id (consumed by one call). */
+  presetTraceId(traceId: string): void {
+    this.preset = traceId;
+  }
+
+  private take(bytes: number, zero: string): string {
+    for (;;) {
+      if (this.offset + bytes > POOL_BYTES) {
+        this.pool = randomBytes(POOL_BYTES);
+        this.offset = 0;
+      }
+      const id = this.pool.toString("hex", this.offset, this.offset + bytes);
+      this.offset += bytes;
+      // All-zero ids are invalid in W3C and B3; draw again (p = 2^-64 per span id).
+      if (id !== zero) return id;
+    }
+  }
+}
