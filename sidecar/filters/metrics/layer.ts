@@ -3,6 +3,7 @@
 // Put it first on each listener's stack so the duration covers every other layer.
 import { parseSpiffeId } from "../../../shared/identity.js";
 import type { Direction, SidecarMetrics } from "../../../shared/metrics/index.js";
+import { counterSeries, histogramSeries, type CounterSeries, type HistogramSeries } from "../../../shared/metrics/series.js";
 import { invoke, type Middleware, type RequestContext } from "../../core/handler.js";
 import { onBodyEnd, statusOfError } from "../../telemetry/response-end.js";
 
@@ -23,9 +24,10 @@ export function peerService(identity: string | undefined): string {
 
 interface Series {
   labels: { direction: Direction; source: string; destination: string; route: string };
-  /** Counter labels per status code. */
-  byCode: Map<number, Record<string, string>>;
-  retry: { destination: string; route: string };
+  /** Request counter per status code. */
+  byCode: Map<number, CounterSeries>;
+  duration: HistogramSeries;
+  retries: CounterSeries;
 }
 
 /** Bounds the label-object cache (series are bounded by routes x peers anyway). */
@@ -33,8 +35,8 @@ const MAX_SERIES = 10_000;
 
 export function metricsLayer(opts: MetricsLayerOptions): Middleware {
   const { metrics, direction, service } = opts;
-  // Label objects built once per (source, destination, route) and reused: no spread, no
-  // String(status) and no SPIFFE parsing per request.
+  // Series handles built once per (source, destination, route) and code and reused: no label
+  // hashing, no String(status) and no SPIFFE parsing per request.
   const series = new Map<string, Series>();
   const peers = new Map<string, string>();
   const seriesOf = (ctx: RequestContext): Series => {
@@ -56,22 +58,28 @@ export function metricsLayer(opts: MetricsLayerOptions): Middleware {
     const key = `${source}\n${destination}\n${route}`;
     let s = series.get(key);
     if (!s) {
-      s = { labels: { direction, source, destination, route }, byCode: new Map(), retry: { destination, route } };
+      const labels = { direction, source, destination, route };
+      s = {
+        labels,
+        byCode: new Map(),
+        duration: histogramSeries(metrics.requestDuration, labels),
+        retries: counterSeries(metrics.retries, { destination, route }),
+      };
       if (series.size < MAX_SERIES) series.set(key, s);
     }
     return s;
   };
   const record = (ctx: RequestContext, status: number) => {
     const s = seriesOf(ctx);
-    let codeLabels = s.byCode.get(status);
-    if (!codeLabels) {
-      codeLabels = { ...s.labels, code: String(status) };
-      s.byCode.set(status, codeLabels);
+    let requests = s.byCode.get(status);
+    if (!requests) {
+      requests = counterSeries(metrics.requests, { ...s.labels, code: String(status) });
+      s.byCode.set(status, requests);
     }
-    metrics.requests.inc(codeLabels);
-    metrics.requestDuration.observe(s.labels, Number(process.hrtime.bigint() - ctx.startedAt) / 1e9);
+    requests.inc();
+    s.duration.observe(Number(process.hrtime.bigint() - ctx.startedAt) / 1e9);
     const retries = ctx.annotations.retries;
-    if (typeof retries === "number" && retries > 0) metrics.retries.inc(s.retry, retries);
+    if (typeof retries === "number" && retries > 0) s.retries.inc(retries);
   };
   return (next) => (req, ctx) =>
     invoke(next, req, ctx).then(
