@@ -85,17 +85,18 @@ export class H1Connection {
     }
     const socket = this.socket;
     const body = req.body;
+    // latin1: header values are byte strings (as Node's server parsed them), one char per byte.
     if (body.kind === "empty") {
-      socket.write(head.text);
+      socket.write(head.text, "latin1");
       this.requestDone = true;
     } else if (body.kind === "buffered") {
       socket.cork();
-      socket.write(head.text);
+      socket.write(head.text, "latin1");
       if (body.data.length > 0) socket.write(body.data);
       socket.uncork();
       this.requestDone = true;
     } else {
-      socket.write(head.text);
+      socket.write(head.text, "latin1");
       this.streamBody(body.stream, head.chunked);
     }
   }
@@ -267,7 +268,7 @@ export class H1Connection {
 function writeChunk(socket: Socket, chunk: Buffer): boolean {
   if (chunk.length === 0) return true;
   socket.cork();
-  socket.write(`${chunk.length.toString(16)}\r\n`);
+  socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
   socket.write(chunk);
   const ok = socket.write("\r\n");
   socket.uncork();

@@ -95,12 +95,12 @@ export function parseResponseHead(head: string, method: string): ResponseHead {
         break;
       }
     }
-    // UTF-8 values decoded as undici does; names are ASCII tokens.
-    const decoded = needsUtf8(value) ? Buffer.from(value, "latin1").toString("utf8") : value;
+    // Values stay latin1 strings, one char per byte, as Node's server parses request headers and
+    // writes response headers: whatever bytes the upstream sent go downstream unchanged.
     const prev = headers[name];
-    if (prev === undefined) headers[name] = decoded;
-    else if (Array.isArray(prev)) prev.push(decoded);
-    else headers[name] = [prev, decoded];
+    if (prev === undefined) headers[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else headers[name] = [prev, value];
   }
   const http10 = m[1] === "0";
   let keepAlive = http10 ? /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(connection) : !/(?:^|,)\s*close\s*(?:,|$)/.test(connection);
@@ -118,9 +118,4 @@ export function parseResponseHead(head: string, method: string): ResponseHead {
     keepAlive = false;
   }
   return { status, headers, framing, keepAlive, keepAliveTimeoutMs };
-}
-
-function needsUtf8(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return true;
-  return false;
 }
