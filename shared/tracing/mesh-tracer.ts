@@ -27,6 +27,8 @@ export class MeshTracer implements Tracer {
    */
   sampled(parent: SpanContext | undefined, traceId: string): boolean {
     if (parent) return (parent.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+    // An id just generated: its words are at hand, no hex parsing.
+    if (traceId === this.ids.lastTraceId) return this.root.samplesXor(this.ids.lastTraceXor);
     return this.root.samplesRoot(traceId);
   }
 }

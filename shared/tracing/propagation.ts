@@ -97,11 +97,24 @@ export function injectContext<H extends Headers>(ctx: Context, headers: H): H & 
 
 /** injectContext for a span context at hand (the data path: no Context object per request). */
 export function injectSpanContext<H extends Headers>(sc: SpanContext | undefined, headers: H): H & Headers {
+  if (sc === undefined || !isSpanContextValid(sc)) return withoutPropagation(headers) as H & Headers;
+  return injectValidSpanContext(sc, headers);
+}
+
+function withoutPropagation(headers: Headers): Headers {
   const out: Headers = {};
   for (const k in headers) {
     if (!STRIP.has(k)) out[k] = headers[k];
   }
-  if (sc === undefined || !isSpanContextValid(sc)) return out as H & Headers;
+  return out;
+}
+
+/**
+ * injectSpanContext without re-checking the ids: for a span context whose ids are known valid
+ * (from remoteParent or the id generator).
+ */
+export function injectValidSpanContext<H extends Headers>(sc: SpanContext, headers: H): H & Headers {
+  const out = withoutPropagation(headers);
   const { traceId, spanId } = sc;
   const sampled = (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? "1" : "0";
   out.traceparent = `00-${traceId}-${spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, "0")}`;

@@ -16,14 +16,24 @@ export function checkRatio(ratio: number): number {
   return ratio;
 }
 
+/**
+ * TraceIdRatioBasedSampler's threshold: a trace id is sampled when the XOR of its four 32-bit
+ * words is below it (ratio already checked to be in [0, 1]).
+ */
+function upperBoundOf(ratio: number): number {
+  return ratio === 1 ? 0x100000000 : Math.floor(ratio * 0xffffffff);
+}
+
 /** Root sampler: a TraceIdRatioBasedSampler swapped atomically on change. */
 export class MutableRatioSampler implements Sampler {
   private inner: TraceIdRatioBasedSampler;
   private current: number;
+  private upperBound: number;
 
   constructor(ratio: number) {
     this.current = checkRatio(ratio);
     this.inner = new TraceIdRatioBasedSampler(ratio);
+    this.upperBound = upperBoundOf(ratio);
   }
 
   get ratio(): number {
@@ -34,6 +44,7 @@ export class MutableRatioSampler implements Sampler {
     checkRatio(ratio);
     if (ratio === this.current) return;
     this.inner = new TraceIdRatioBasedSampler(ratio);
+    this.upperBound = upperBoundOf(ratio);
     this.current = ratio;
   }
 
@@ -44,6 +55,11 @@ export class MutableRatioSampler implements Sampler {
   /** The decision shouldSample makes for a root span with this trace id. */
   samplesRoot(traceId: string): boolean {
     return this.inner.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+  }
+
+  /** samplesRoot for a valid trace id given by its traceIdXor (ids this process generated). */
+  samplesXor(xor: number): boolean {
+    return xor < this.upperBound;
   }
 
   toString(): string {

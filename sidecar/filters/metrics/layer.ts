@@ -30,42 +30,39 @@ interface Series {
   retries: CounterSeries;
 }
 
-/** Bounds the label-object cache (series are bounded by routes x peers anyway). */
+/** Bounds the series-handle cache (series are bounded by routes x peers anyway). */
 const MAX_SERIES = 10_000;
 
 export function metricsLayer(opts: MetricsLayerOptions): Middleware {
   const { metrics, direction, service } = opts;
-  // Series handles built once per (source, destination, route) and code and reused: no label
-  // hashing, no String(status) and no SPIFFE parsing per request.
-  const series = new Map<string, Series>();
-  const peers = new Map<string, string>();
+  // Series handles built once per (peer, route) and code and reused: no label hashing, no key
+  // string, no String(status) and no SPIFFE parsing per request. The peer is the caller's
+  // identity inbound (several may map to one service: their handles share the series) and the
+  // logical destination outbound.
+  const series = new Map<string, Map<string, Series>>();
+  let count = 0;
+  const create = (peer: string, route: string): Series => {
+    const source = direction === "outbound" ? service : peerService(peer);
+    const destination = direction === "outbound" ? peer : service;
+    const labels = { direction, source, destination, route };
+    return {
+      labels,
+      byCode: new Map(),
+      duration: histogramSeries(metrics.requestDuration, labels),
+      retries: counterSeries(metrics.retries, { destination, route }),
+    };
+  };
   const seriesOf = (ctx: RequestContext): Series => {
-    let source = service;
-    let destination = service;
-    if (direction === "outbound") destination = ctx.logical ?? UNKNOWN;
-    else {
-      const id = ctx.peerIdentity;
-      if (id) {
-        let s = peers.get(id);
-        if (s === undefined) {
-          s = peerService(id);
-          if (peers.size < MAX_SERIES) peers.set(id, s);
-        }
-        source = s;
-      } else source = UNKNOWN;
-    }
+    const peer = direction === "outbound" ? (ctx.logical ?? UNKNOWN) : (ctx.peerIdentity ?? "");
     const route = ctx.route ?? "";
-    const key = `${source}\n${destination}\n${route}`;
-    let s = series.get(key);
-    if (!s) {
-      const labels = { direction, source, destination, route };
-      s = {
-        labels,
-        byCode: new Map(),
-        duration: histogramSeries(metrics.requestDuration, labels),
-        retries: counterSeries(metrics.retries, { destination, route }),
-      };
-      if (series.size < MAX_SERIES) series.set(key, s);
+    let byRoute = series.get(peer);
+    let s = byRoute?.get(route);
+    if (s) return s;
+    s = create(peer, route);
+    if (count < MAX_SERIES) {
+      count++;
+      if (!byRoute) series.set(peer, (byRoute = new Map()));
+      byRoute.set(route, s);
     }
     return s;
   };

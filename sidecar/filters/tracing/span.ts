@@ -4,7 +4,7 @@
 // involved: the trace continues in the headers with a fresh span id, nothing else is built.
 import { TraceFlags, type Attributes, type Span, type SpanContext, type SpanKind, type Tracer } from "@opentelemetry/api";
 import { meshTracerOf, type MeshTracer } from "../../../shared/tracing/mesh-tracer.js";
-import { extractContext, injectSpanContext, remoteParent } from "../../../shared/tracing/propagation.js";
+import { extractContext, injectSpanContext, injectValidSpanContext, remoteParent } from "../../../shared/tracing/propagation.js";
 import { invoke, type Handler, type MeshRequest, type MeshResponse, type RequestContext } from "../../core/handler.js";
 import { codeOfError, onBodyEnd, statusOfError } from "../../telemetry/response-end.js";
 import { recordError, recordGrpcStatus, recordStatus, requestAttributes } from "./attributes.js";
@@ -45,7 +45,7 @@ function unsampled(
 ): Promise<MeshResponse> {
   const sc: SpanContext = { traceId, spanId: mesh.ids.generateSpanId(), traceFlags: TraceFlags.NONE, traceState: parent?.traceState };
   setSpanContextOf(ctx, sc);
-  return invoke(next, { ...req, headers: injectSpanContext(sc, req.headers) }, ctx);
+  return invoke(next, { ...req, headers: injectValidSpanContext(sc, req.headers) }, ctx);
 }
 
 /** Every request through the OTel SDK (sampled requests, or a tracer not from createTracing). */
