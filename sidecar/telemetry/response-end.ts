@@ -9,9 +9,40 @@ function incomplete(message: string): Error {
 }
 
 type Waiter = (err?: Error) => void;
-/** Waiters of one body: every layer shares one set of stream listeners (hot path). */
+/**
+ * Waiters of one body: every layer shares one set of stream listeners (hot path). The listeners
+ * are module functions reading the body from `this` and the waiters from the body, so watching a
+ * body costs one array and no closures; `on` + removal on the first outcome rather than `once`,
+ * which wraps each listener in a closure and a state object.
+ */
 const WAITERS = Symbol("tsmesh.bodyEndWaiters");
-type WithWaiters = Readable & { [WAITERS]?: Waiter[] };
+/** Waiters already called: the body failed without being destroyed (no 'close' to come). */
+const SETTLED: readonly Waiter[] = Object.freeze([]);
+type WithWaiters = Readable & { [WAITERS]?: Waiter[] | typeof SETTLED };
+
+function settle(body: WithWaiters, err: Error | undefined): void {
+  const waiters = body[WAITERS];
+  if (waiters === undefined || waiters === SETTLED) return;
+  body[WAITERS] = SETTLED;
+  body.off("end", onEnd);
+  body.off("close", onClose);
+  body.off("error", onError);
+  // In registration order, as separate listeners would have run.
+  for (let i = 0; i < waiters.length; i++) waiters[i]!(err);
+}
+
+function onEnd(this: WithWaiters): void {
+  settle(this, undefined);
+}
+
+/** 'close' without a prior 'end': the body was abandoned before its last byte. */
+function onClose(this: WithWaiters): void {
+  settle(this, this.readableEnded ? undefined : incomplete("response body closed early"));
+}
+
+function onError(this: WithWaiters, err: Error): void {
+  settle(this, err);
+}
 
 /** `done(err)` runs exactly once; err is set when the body failed or was cut short. */
 export function onBodyEnd(res: MeshResponse, done: (err?: Error) => void): void {
@@ -29,28 +60,18 @@ export function onBodyEnd(res: MeshResponse, done: (err?: Error) => void): void 
     return;
   }
   const pending = body[WAITERS];
-  if (pending) {
-    pending.push(done);
+  if (pending === SETTLED) {
+    done(body.errored ?? incomplete("response body failed"));
     return;
   }
-  const waiters: Waiter[] = [done];
-  body[WAITERS] = waiters;
-  let called = false;
-  const finish = (err?: Error) => {
-    if (called) return;
-    called = true;
-    body.off("end", onEnd);
-    body.off("close", onClose);
-    body.off("error", finish);
-    // In registration order, as separate listeners would have run.
-    for (let i = 0; i < waiters.length; i++) waiters[i]!(err);
-  };
-  const onEnd = () => finish();
-  // 'close' without a prior 'end': the body was abandoned before its last byte.
-  const onClose = () => finish(body.readableEnded ? undefined : incomplete("response body closed early"));
-  body.once("end", onEnd);
-  body.once("close", onClose);
-  body.once("error", finish);
+  if (pending) {
+    (pending as Waiter[]).push(done);
+    return;
+  }
+  body[WAITERS] = [done];
+  body.on("end", onEnd);
+  body.on("close", onClose);
+  body.on("error", onError);
 }
 
 /** Status the listener will answer with when a layer throws (sidecar/listener/errors.ts). */
