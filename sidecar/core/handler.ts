@@ -2,6 +2,7 @@
 // timeout, circuit breaker, fault, authz, tracing, metrics) is a Middleware wrapping the next
 // Handler; listeners build their stack explicitly with compose().
 import type { Readable } from "node:stream";
+import type { CancelSignal } from "./cancel.js";
 import type { DestinationPolicySpec } from "../../shared/schema/destination-policy.js";
 import type { RouteRule } from "../../shared/schema/http-route.js";
 
@@ -24,7 +25,7 @@ export interface MeshRequest {
   body: RequestBody;
   protocol: "http/1.1" | "h2";
   /** Aborted when the downstream client goes away. */
-  signal: AbortSignal;
+  signal: CancelSignal;
 }
 
 export interface MeshResponse {

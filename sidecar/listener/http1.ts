@@ -3,6 +3,7 @@
 // clients send).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { dropBody, MeshError, type Handler, type MeshRequest, type MeshResponse, type RequestBody } from "../core/handler.js";
+import { Cancellation } from "../core/cancel.js";
 import { newContext } from "./context.js";
 import { errorReply } from "./errors.js";
 import { endToEndHeaders, responseHeaders } from "./headers.js";
@@ -85,7 +86,7 @@ export function http1Listener(opts: DownstreamOptions): (req: IncomingMessage, r
       return;
     }
     inflight.start();
-    const controller = new AbortController();
+    const controller = new Cancellation();
     res.once("close", () => {
       inflight.end();
       if (!res.writableFinished) {

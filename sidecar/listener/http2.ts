@@ -2,6 +2,7 @@
 // MeshResponse -> respond + body + trailers (gRPC status travels in trailers).
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { dropBody, MeshError, type HeaderMap, type MeshRequest, type MeshResponse } from "../core/handler.js";
+import { Cancellation } from "../core/cancel.js";
 import { newContext } from "./context.js";
 import { errorReply } from "./errors.js";
 import { endToEndHeaders, responseHeaders } from "./headers.js";
@@ -91,7 +92,7 @@ export function http2StreamListener(
       return;
     }
     inflight.start();
-    const controller = new AbortController();
+    const controller = new Cancellation();
     let finished = false;
     stream.once("close", () => {
       inflight.end();

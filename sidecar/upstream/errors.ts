@@ -1,4 +1,5 @@
 // Upstream failures as MeshErrors with the failure kind retry conditions look at.
+import type { CancelSignal } from "../core/cancel.js";
 import { MeshError } from "../core/handler.js";
 
 const CONNECT_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT", "ETIMEDOUT"]);
@@ -8,7 +9,7 @@ export function connectFailure(message: string, code = "TSMESH_ERR_UPSTREAM_CONN
 }
 
 /** Maps a client error to a MeshError; a signal abort rethrows the signal's reason (timeout, client gone). */
-export function upstreamError(err: unknown, signal: AbortSignal, target: string): MeshError {
+export function upstreamError(err: unknown, signal: CancelSignal, target: string): MeshError {
   if (signal.aborted && signal.reason instanceof MeshError) return signal.reason;
   if (err instanceof MeshError) return err;
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };

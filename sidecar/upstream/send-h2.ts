@@ -28,10 +28,19 @@ export function sendH2(session: ClientHttp2Session, req: MeshRequest, scheme: "h
   return new Promise((resolve, reject) => {
     let stream;
     try {
-      stream = session.request(headers, { endStream: empty, signal: req.signal });
+      stream = session.request(headers, { endStream: empty });
     } catch (err) {
       reject(upstreamError(err, req.signal, target));
       return;
+    }
+    // Cancelled (client gone, deadline): reset the stream; the reason surfaces via upstreamError.
+    const signal = req.signal;
+    const h2stream = stream;
+    const onAbort = () => h2stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (signal.aborted) onAbort();
+    else {
+      signal.addEventListener("abort", onAbort, { once: true });
+      stream.once("close", () => signal.removeEventListener("abort", onAbort));
     }
     let answered = false;
     // Errors after the response was handed over surface through the body stream's consumer.

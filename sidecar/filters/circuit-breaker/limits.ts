@@ -3,6 +3,7 @@
 // retries. A full limit answers at once with a 503 naming it: failing fast protects both sides.
 import type { DestinationPolicySpec } from "../../../shared/schema/destination-policy.js";
 import { MeshError } from "../../core/handler.js";
+import type { CancelSignal } from "../../core/cancel.js";
 
 export type LimitsSpec = NonNullable<DestinationPolicySpec["connectionPool"]>;
 export type Release = () => void;
@@ -60,7 +61,7 @@ export class ResourceLimits {
   }
 
   /** A slot for one request (with its retries): at once, after queueing, or a 503 overflow. */
-  acquire(signal?: AbortSignal): Release | Promise<Release> {
+  acquire(signal?: CancelSignal): Release | Promise<Release> {
     if (this.hasSlot()) {
       this.active++;
       return this.releaser();

@@ -1,8 +1,9 @@
 // Deadlines for an upstream exchange (route timeout, per-try timeout). The deadline covers the
 // time until response headers: a response that has begun streaming is not cut off (gRPC streams,
-// downloads). On expiry the attempt's AbortSignal is aborted with the 504 MeshError as reason, so
+// downloads). On expiry the attempt's signal is aborted with the 504 MeshError as reason, so
 // the upstream request is cancelled and inner layers can tell a timeout from a client abort.
 import { parseDuration } from "../../../shared/duration.js";
+import { Cancellation } from "../../core/cancel.js";
 import { MeshError, type MeshRequest, type MeshResponse } from "../../core/handler.js";
 import { discardResponse } from "../../upstream/balancer/response-done.js";
 
@@ -35,17 +36,6 @@ export function durationMs(text: string | undefined): number | undefined {
   return ms;
 }
 
-/**
- * A controller that also aborts when `parent` does. Cheaper than AbortSignal.any (about 4 us
- * against 26 us per request here); the listener lives as long as the per-request parent signal.
- */
-export function childController(parent: AbortSignal): AbortController {
-  const controller = new AbortController();
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener("abort", () => controller.abort(parent.reason), { once: true });
-  return controller;
-}
-
 /** Runs `run` with a request whose signal aborts after `ms`; rejects with 504 at the deadline. */
 export function withTimeout(
   ms: number | undefined,
@@ -54,7 +44,8 @@ export function withTimeout(
   run: (req: MeshRequest) => Promise<MeshResponse>,
 ): Promise<MeshResponse> {
   if (ms === undefined || ms <= 0) return run(req);
-  const controller = childController(req.signal);
+  // Under the request's signal: a client that goes away cancels the attempt too.
+  const controller = Cancellation.under(req.signal);
   const signal = controller.signal;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
