@@ -35,8 +35,8 @@ export class PooledIdGenerator implements IdGenerator {
 
   generateSpanId = (): string => this.take(8, ZERO_SPAN);
 
-  /** The next generateTraceId() returns this id (consumed by one call). */
-  presetTraceId(traceId: string): void {
+  /** The next generateTraceId() returns this id (consumed by one call); undefined clears it. */
+  presetTraceId(traceId: string | undefined): void {
     this.preset = traceId;
   }
 

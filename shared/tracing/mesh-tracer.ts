@@ -15,11 +15,16 @@ export class MeshTracer implements Tracer {
   ) {}
 
   startSpan(name: string, options?: SpanOptions, context?: Context): Span {
-    return this.inner.startSpan(name, options, context);
+    try {
+      return this.inner.startSpan(name, options, context);
+    } finally {
+      // A preset id the SDK did not take (it made no root span) must not leak into a later root.
+      this.ids.presetTraceId(undefined);
+    }
   }
 
   startActiveSpan: Tracer["startActiveSpan"] = (...args: unknown[]) =>
-    (this.inner.startActiveSpan as (...a: unknown[]) => never)(...args);
+    (this.inner.startActiveSpan as (...a: unknown[]) => never).apply(this.inner, args);
 
   /**
    * ParentBased(TraceIdRatio): a valid remote parent's sampled flag decides; a root (parent
