@@ -1,6 +1,6 @@
 // Which upstream client should the sidecar use? A bare proxy hop (no mesh layers, plaintext)
-// forwarding with http-proxy vs with an undici Pool, against the same app in the same run, plus
-// direct as the reference. Prints one JSON line. Usage:
+// forwarding with http-proxy, an undici Pool or the sidecar's own pool (sidecar/upstream/h1),
+// against the same app in the same run, plus direct as the reference. Prints one JSON line. Usage:
 //   node dist/test/bench/dataplane-upstream.js [wrkSeconds=5] [rounds=2]
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,7 +15,7 @@ try {
   const app = await spawnWithPort([join(here, "_bench-app.js")]);
   children.push(app.proc);
   const proxies: Record<string, number> = {};
-  for (const mode of ["http-proxy", "undici"]) {
+  for (const mode of ["http-proxy", "undici", "tsmesh-h1"]) {
     const p = await spawnWithPort([join(here, "_bare-proxy.js"), mode, String(app.port)]);
     children.push(p.proc);
     proxies[mode] = p.port;
@@ -40,7 +40,8 @@ try {
       bench: "dataplane-upstream",
       results,
       undiciVsHttpProxyRps: round(best("undici") / best("http-proxy")),
-      chosen: best("undici") >= best("http-proxy") ? "undici" : "http-proxy",
+      tsmeshH1VsUndiciRps: round(best("tsmesh-h1") / best("undici")),
+      chosen: ["http-proxy", "undici", "tsmesh-h1"].reduce((x, y) => (best(y) > best(x) ? y : x)),
     }),
   );
 } finally {

@@ -52,7 +52,7 @@ export class H1Pool {
     }
     const conn = this.idle.pop();
     if (conn) {
-      this.run(conn, req, handler);
+      conn.start(req, handler);
       return;
     }
     const max = this.opts.maxConnections;
@@ -96,12 +96,8 @@ export class H1Pool {
         resend: (r, h) => this.resend(r, h),
       });
       this.all.add(conn);
-      this.run(conn, req, handler);
+      conn.start(req, handler);
     });
-  }
-
-  private run(conn: H1Connection, req: H1Request, handler: ExchangeHandler): void {
-    conn.start(req, handler);
   }
 
   /**
@@ -117,7 +113,7 @@ export class H1Pool {
   private onIdle(conn: H1Connection, serverTimeoutMs?: number): void {
     const w = this.queue.shift();
     if (w) {
-      this.run(conn, w.req, w.handler);
+      conn.start(w.req, w.handler);
       return;
     }
     if (this.closing) {
