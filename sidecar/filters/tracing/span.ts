@@ -2,7 +2,18 @@
 // injected into the forwarded request, ended when the response body is finished with. When the
 // span will not be sampled (decided first, as the provider's sampler would), the SDK is not
 // involved: the trace continues in the headers with a fresh span id, nothing else is built.
-import { TraceFlags, type Attributes, type Span, type SpanContext, type SpanKind, type Tracer } from "@opentelemetry/api";
+import {
+  INVALID_SPANID,
+  ROOT_CONTEXT,
+  TraceFlags,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type SpanContext,
+  type SpanKind,
+  type Tracer,
+} from "@opentelemetry/api";
 import { meshTracerOf, type MeshTracer } from "../../../shared/tracing/mesh-tracer.js";
 import { extractContext, injectSpanContext, injectValidSpanContext, remoteParent } from "../../../shared/tracing/propagation.js";
 import { invoke, type Handler, type MeshRequest, type MeshResponse, type RequestContext } from "../../core/handler.js";
@@ -21,14 +32,15 @@ export interface SpanSpec {
 
 export function traced(tracer: Tracer, spec: SpanSpec, next: Handler): Handler {
   const mesh = meshTracerOf(tracer);
-  const sdkPath = sdkTraced(tracer, spec, next);
-  if (!mesh) return sdkPath;
+  const sdkPath = sdkTraced(tracer, spec, next, mesh !== undefined);
+  if (!mesh) return (req, ctx) => sdkPath(req, ctx, extractContext(req.headers));
   return (req, ctx) => {
     const parent = remoteParent(req.headers);
     const traceId = parent ? parent.traceId : mesh.ids.generateTraceId();
     if (mesh.sampled(parent, traceId)) {
       if (!parent) mesh.ids.presetTraceId(traceId);
-      return sdkPath(req, ctx);
+      // The parent as the W3C/B3 extractors would put it in a Context (already parsed once).
+      return sdkPath(req, ctx, parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT);
     }
     return unsampled(mesh, parent, traceId, next, req, ctx);
   };
@@ -48,14 +60,24 @@ function unsampled(
   return invoke(next, { ...req, headers: injectValidSpanContext(sc, req.headers) }, ctx);
 }
 
-/** Every request through the OTel SDK (sampled requests, or a tracer not from createTracing). */
-function sdkTraced(tracer: Tracer, spec: SpanSpec, next: Handler): Handler {
-  return (req, ctx) => {
-    const parent = extractContext(req.headers);
+/**
+ * A request through the OTel SDK (sampled requests, or a tracer not from createTracing).
+ * `idsValid`: the tracer's span ids need no check before injection (a MeshTracer's).
+ */
+function sdkTraced(
+  tracer: Tracer,
+  spec: SpanSpec,
+  next: Handler,
+  idsValid: boolean,
+): (req: MeshRequest, ctx: RequestContext, parent: Context) => Promise<MeshResponse> {
+  return (req, ctx, parent) => {
     const span = tracer.startSpan(spec.name(req, ctx), { kind: spec.kind }, parent);
     const sc = span.spanContext();
     setSpanContextOf(ctx, sc);
-    const forwarded: MeshRequest = { ...req, headers: injectSpanContext(sc, req.headers) };
+    // The SDK's only invalid output is INVALID_SPAN_CONTEXT (tracing suppressed).
+    const valid = idsValid && sc.spanId !== INVALID_SPANID;
+    const headers = valid ? injectValidSpanContext(sc, req.headers) : injectSpanContext(sc, req.headers);
+    const forwarded: MeshRequest = { ...req, headers };
     // Not sampled (the common case at the default 1%): headers only, no attributes, no
     // continuation; ending a non-recording span is a no-op.
     if (!span.isRecording()) return invoke(next, forwarded, ctx);

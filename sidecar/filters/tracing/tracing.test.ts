@@ -257,4 +257,13 @@ describe("sampling decided before the SDK (unsampled fast path)", () => {
     expect(exported).toHaveLength(3);
     for (const s of exported) expect(s.parentSpanContext?.spanId).toBe(SID);
   });
+
+  it("a sampled parent's tracestate is kept on the span and forwarded", async () => {
+    const { tracing: t, exporter } = setup(0);
+    const { fwd } = await forwardOf(t, { traceparent: `00-${TID}-${SID}-01`, tracestate: "vendor=x,other=y" });
+    const [span] = await spans(t, exporter);
+    expect(span!.spanContext().traceState?.serialize()).toBe("vendor=x,other=y");
+    expect(fwd.tracestate).toBe("vendor=x,other=y");
+    expect(fwd.traceparent).toBe(`00-${TID}-${span!.spanContext().spanId}-01`);
+  });
 });
