@@ -1,7 +1,6 @@
 // One listening port serving HTTP/1.1 and HTTP/2 (prior knowledge) and, when TLS is configured,
 // mTLS with ALPN h2/http1.1, all on the same socket: the first bytes decide (sniff.ts). Inbound
 // uses TLS (STRICT: TLS only; PERMISSIVE: plaintext too); outbound is plaintext from the app.
-import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
@@ -9,12 +8,17 @@ import type { Handler } from "../core/handler.js";
 import type { Logger } from "../../shared/log.js";
 import { spiffeIdOf } from "../../shared/pki/spiffe.js";
 import type { TlsState } from "../config/tls-material.js";
-import { http1Listener } from "./http1.js";
+import type { Http1Connection } from "./h1/connection.js";
+import { serveHttp1, type DownstreamOptions } from "./http1.js";
 import { http2StreamListener } from "./http2.js";
 import { sniff } from "./sniff.js";
 import { InFlight } from "./tracker.js";
 
 export const MAX_HEADER_SIZE = 16 * 1024;
+/** Idle keep-alive connections from clients close after this. */
+const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+/** A request head must arrive within this (Node's server default), against slow-header clients. */
+const HEADERS_TIMEOUT_MS = 60_000;
 const SNIFF_TIMEOUT_MS = 10_000;
 const PEER = Symbol("tsmesh.peerIdentity");
 
@@ -43,7 +47,9 @@ function peerOf(socket: object): string | undefined {
 export class MeshListener {
   readonly inflight = new InFlight();
   private readonly netServer: net.Server;
-  private readonly h1: http.Server;
+  private readonly downstream: DownstreamOptions;
+  private readonly h1Limits: { maxHeaderSize: number; keepAliveTimeoutMs: number; headersTimeoutMs: number };
+  private readonly h1Connections = new Set<Http1Connection>();
   private readonly h2: http2.Http2Server;
   private tlsServer: tls.Server | undefined;
   private tlsContext: tls.SecureContext | undefined;
@@ -53,7 +59,7 @@ export class MeshListener {
 
   constructor(private readonly opts: ListenerOptions) {
     const maxHeaderSize = opts.maxHeaderSize ?? MAX_HEADER_SIZE;
-    const downstream = {
+    const downstream: DownstreamOptions = {
       handler: opts.handler,
       inflight: this.inflight,
       peerOf: opts.tls ? peerOf : undefined,
@@ -64,13 +70,8 @@ export class MeshListener {
           opts.log.debug("request failed", { method: req.method, authority: req.authority, path: req.path, status: e.status, code: e.code, error: e.message });
       },
     };
-    this.h1 = http.createServer({ maxHeaderSize, keepAliveTimeout: 30_000 }, http1Listener(downstream));
-    this.h1.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
-      // Node's default answers 400/431; keep it, but never let a bad client raise.
-      if (!socket.writable) return socket.destroy();
-      const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-    });
+    this.downstream = downstream;
+    this.h1Limits = { maxHeaderSize, keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS, headersTimeoutMs: HEADERS_TIMEOUT_MS };
     this.h2 = http2.createServer({ maxSessionMemory: 32, settings: { maxHeaderListSize: maxHeaderSize } });
     this.h2.on("stream", http2StreamListener(downstream));
     this.h2.on("session", (session) => {
@@ -124,7 +125,7 @@ export class MeshListener {
       }
       if (kind === "h2") this.h2.emit("connection", socket);
       else {
-        this.h1.emit("connection", socket);
+        this.serveH1(socket);
         socket.resume();
       }
     });
@@ -158,7 +159,13 @@ export class MeshListener {
     const cert = socket.getPeerCertificate();
     (socket as Tagged)[PEER] = cert && cert.raw ? spiffeIdOf(cert) : undefined;
     if (socket.alpnProtocol === "h2") this.h2.emit("connection", socket);
-    else this.h1.emit("connection", socket);
+    else this.serveH1(socket);
+  }
+
+  private serveH1(socket: net.Socket): void {
+    const conn = serveHttp1(socket, this.downstream, this.h1Limits);
+    this.h1Connections.add(conn);
+    socket.once("close", () => this.h1Connections.delete(conn));
   }
 
   /**
@@ -169,7 +176,7 @@ export class MeshListener {
     this.draining = true;
     this.netServer.close();
     for (const s of this.sessions) s.close();
-    this.h1.closeIdleConnections();
+    for (const c of this.h1Connections) if (c.idle) c.close();
     const idle = await this.inflight.idle(deadlineMs);
     this.close();
     return idle;
@@ -180,7 +187,7 @@ export class MeshListener {
     this.draining = true;
     this.netServer.close();
     for (const s of this.sessions) s.destroy();
-    this.h1.closeAllConnections();
+    for (const c of this.h1Connections) c.close();
     for (const s of this.sockets) s.destroy();
   }
 }

@@ -3,6 +3,7 @@
 // parser would let a response desynchronise the connection: conflicting Content-Length,
 // Transfer-Encoding other than a final "chunked", obs-fold, bare CR/LF, control characters.
 import type { HeaderMap } from "../../core/handler.js";
+import { isToken } from "../../core/http-token.js";
 
 export type Framing =
   | { kind: "none" }
@@ -25,19 +26,6 @@ export interface ResponseHead {
 /** A response the client must not use; the connection is closed. */
 export class ProtocolError extends Error {
   readonly code = "TSMESH_ERR_UPSTREAM_PROTOCOL";
-}
-
-// RFC 9110 §5.6.2 token characters, as a lookup table over byte values.
-const TOKEN = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
-
-function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TOKEN[c] === 0) return false;
-  }
-  return true;
 }
 
 /** Field values: visible characters, SP, HTAB and obs-text; no CTLs (CR, LF, NUL ...). */

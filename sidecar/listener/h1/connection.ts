@@ -1,0 +1,294 @@
+// One downstream HTTP/1.1 connection, served by the sidecar's own codec rather than node:http
+// (whose IncomingMessage/ServerResponse objects, events and header bookkeeping cost about 6 us
+// per request, measured against a bare socket server on the dev host). Requests are handled one
+// at a time in order: bytes of a pipelined next request wait (the socket is paused) until the
+// current response is written. Per request, top to bottom: read the head, hand a MeshRequest to
+// the handler while the body streams in, write the MeshResponse, then read the next head.
+import { Readable } from "node:stream";
+import type { Socket } from "node:net";
+import type { MeshResponse } from "../../core/handler.js";
+import { BodyDecoder } from "../../upstream/h1/body-decoder.js";
+import { parseRequestHead, RequestError, type RequestHead } from "./request-head.js";
+import { responseHead } from "./response-head.js";
+
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
+
+export interface Http1ConnectionOptions {
+  maxHeaderSize: number;
+  /** Idle time allowed between requests (keep-alive). */
+  keepAliveTimeoutMs: number;
+  /** Time allowed to send a whole request head (slow-header clients). */
+  headersTimeoutMs: number;
+  /** A parsed request; `respond` writes the answer (once), `closed` is called if the client goes away first. */
+  onRequest(head: RequestHead, body: Readable | null, exchange: Exchange): void;
+  /** Draining: answers carry `connection: close`. */
+  draining(): boolean;
+}
+
+/** The exchange in progress, as the request handler sees it. */
+export interface Exchange {
+  respond(res: MeshResponse, onDone?: () => void): void;
+  /** Set by the handler: called once if the client disconnects before the response finished. */
+  onClientGone?: () => void;
+}
+
+/** The request body as a stream: reading resumes the socket; backpressure pauses it. */
+class RequestBody extends Readable {
+  constructor(private readonly resumeSocket: () => void) {
+    super();
+    // Destroyed with an error when the client breaks off or sends a malformed body; whoever reads
+    // it sees that through its own listener, and an unread body must not crash the process.
+    this.on("error", () => {});
+  }
+  override _read(): void {
+    this.resumeSocket();
+  }
+}
+
+export class Http1Connection implements Exchange {
+  onClientGone?: () => void;
+  private pending: Buffer | undefined;
+  private head: RequestHead | undefined;
+  private decoder: BodyDecoder | undefined;
+  private body: RequestBody | undefined;
+  /** The current request's body has been read to its end (or it had none). */
+  private requestDone = false;
+  /** A response is being written (or has been) for the current request. */
+  private responding = false;
+  private headStartedAt = 0;
+  private gone = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly opts: Http1ConnectionOptions,
+  ) {
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", () => this.close());
+    socket.on("close", () => this.close());
+    socket.on("end", () => {
+      // A client half-closing after its request still gets the answer; an idle one is done.
+      if (!this.head) this.close();
+    });
+    socket.setTimeout(opts.keepAliveTimeoutMs, () => {
+      if (!this.head) this.close();
+    });
+  }
+
+  /** No request in progress and nothing buffered: safe to close now (drain). */
+  get idle(): boolean {
+    return !this.head && !this.pending;
+  }
+
+  close(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.socket.destroy();
+    if (this.head && !this.responseFinished) {
+      this.body?.destroy(Object.assign(new Error("client closed the connection"), { code: "ECONNRESET" }));
+      const gone = this.onClientGone;
+      this.onClientGone = undefined;
+      gone?.();
+    }
+  }
+
+  private responseFinished = false;
+
+  private onData(chunk: Buffer): void {
+    if (this.gone) return;
+    if (this.head && this.requestDone) {
+      // Next pipelined request: keep it until this response is out.
+      this.pending = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+      this.socket.pause();
+      return;
+    }
+    try {
+      this.consume(chunk);
+    } catch (err) {
+      this.refuse(err);
+    }
+  }
+
+  /**
+   * Reads what `chunk` (after bytes kept from earlier reads) holds: the current request's body,
+   * then request heads, as long as each request is answered (a synchronous answer lets the
+   * next pipelined one start at once). Bytes for a request that must wait are kept.
+   */
+  private consume(chunk: Buffer): void {
+    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = undefined;
+    while (buf.length > 0 && !this.gone) {
+      if (this.head) {
+        if (!this.requestDone) buf = this.feedBody(buf);
+        if (buf.length === 0) return;
+        if (this.head) {
+          this.pending = buf;
+          this.socket.pause();
+          return;
+        }
+        continue;
+      }
+      // Tolerate the CRLFs some clients send between requests (RFC 9112 §2.2).
+      let start = 0;
+      while (start + 1 < buf.length && buf[start] === 13 && buf[start + 1] === 10) start += 2;
+      const end = buf.indexOf(CRLFCRLF, start);
+      if (end < 0) {
+        if (buf.length - start > this.opts.maxHeaderSize) throw new RequestError(431, "request header too large");
+        if (this.headStartedAt === 0) this.headStartedAt = Date.now();
+        else if (Date.now() - this.headStartedAt > this.opts.headersTimeoutMs) throw new RequestError(408, "request head took too long");
+        if (start < buf.length) this.pending = buf.subarray(start);
+        return;
+      }
+      if (end - start > this.opts.maxHeaderSize) throw new RequestError(431, "request header too large");
+      this.headStartedAt = 0;
+      const head = parseRequestHead(buf.toString("latin1", start, end));
+      buf = buf.subarray(end + 4);
+      this.begin(head);
+    }
+  }
+
+  private begin(head: RequestHead): void {
+    this.head = head;
+    this.responding = false;
+    this.responseFinished = false;
+    this.onClientGone = undefined;
+    if (head.framing.kind === "none") {
+      this.requestDone = true;
+      this.body = undefined;
+      this.decoder = undefined;
+      this.opts.onRequest(head, null, this);
+      return;
+    }
+    this.requestDone = false;
+    this.decoder = new BodyDecoder(head.framing);
+    const socket = this.socket;
+    this.body = new RequestBody(() => {
+      if (!this.requestDone) socket.resume();
+    });
+    if (head.expectContinue && !head.http10) socket.write(CONTINUE, "latin1");
+    this.opts.onRequest(head, this.body, this);
+  }
+
+  /** Feeds body bytes to the current request; returns the bytes after its end. */
+  private feedBody(buf: Buffer): Buffer {
+    const body = this.body!;
+    let r;
+    try {
+      r = this.decoder!.decode(buf, (data) => {
+        if (!body.push(data)) this.socket.pause();
+      });
+    } catch (err) {
+      throw new RequestError(400, (err as Error).message);
+    }
+    if (r.done) {
+      this.requestDone = true;
+      body.push(null);
+    }
+    return buf.subarray(r.consumed);
+  }
+
+  respond(res: MeshResponse, onDone?: () => void): void {
+    if (this.gone || this.responding) {
+      if (res.body && !Buffer.isBuffer(res.body)) res.body.destroy();
+      return;
+    }
+    this.responding = true;
+    const head = this.head!;
+    const status = res.status;
+    const bodiless = head.method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
+    const closeAfter = !head.keepAlive || this.opts.draining();
+    const body = res.body;
+    const stream = body !== null && !Buffer.isBuffer(body);
+    let text;
+    try {
+      text = responseHead(status, res.headers, Buffer.isBuffer(body) ? body.length : 0, { stream, bodiless, http10: head.http10, close: closeAfter });
+    } catch {
+      if (stream) body.destroy();
+      text = responseHead(502, { "x-tsmesh-error": "TSMESH_ERR_UPSTREAM" }, 0, { stream: false, bodiless: false, http10: head.http10, close: true });
+      this.socket.write(text.text, "latin1", onDone);
+      this.finish(true);
+      return;
+    }
+    const socket = this.socket;
+    if (!stream || bodiless) {
+      if (stream) body.destroy(); // nothing of it may be sent
+      // onDone once the bytes are handed to the kernel: a drain that then closes the socket
+      // must not cut this answer off.
+      if (body !== null && !bodiless && (body as Buffer).length > 0) {
+        socket.cork();
+        socket.write(text.text, "latin1");
+        socket.write(body as Buffer, onDone);
+        socket.uncork();
+      } else socket.write(text.text, "latin1", onDone);
+      this.finish(closeAfter || text.framing === "close");
+      return;
+    }
+    socket.write(text.text, "latin1");
+    const chunked = text.framing === "chunked";
+    body.on("data", (chunk: Buffer) => {
+      if (this.gone) return;
+      let ok;
+      if (chunked) {
+        if (chunk.length === 0) return;
+        socket.cork();
+        socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
+        socket.write(chunk);
+        ok = socket.write("\r\n", "latin1");
+        socket.uncork();
+      } else ok = socket.write(chunk);
+      if (!ok) {
+        body.pause();
+        socket.once("drain", () => body.resume());
+      }
+    });
+    body.once("error", () => this.close()); // cut short: the client must not take it as complete
+    body.once("end", () => {
+      if (this.gone) return;
+      socket.write(chunked ? "0\r\n\r\n" : "", "latin1", onDone);
+      this.finish(closeAfter || text.framing === "close");
+    });
+  }
+
+  /** The response is written: next request, or close. */
+  private finish(close: boolean): void {
+    this.responseFinished = true;
+    // An answer given before the request body was read leaves the connection out of step.
+    if (close || !this.requestDone) {
+      this.socket.end();
+      this.gone = true;
+      this.body?.destroy();
+      return;
+    }
+    this.head = undefined;
+    this.body = undefined;
+    this.decoder = undefined;
+    this.onClientGone = undefined;
+    if (this.socket.isPaused()) this.socket.resume();
+    if (this.pending) {
+      try {
+        this.consume(Buffer.alloc(0));
+      } catch (err) {
+        this.refuse(err);
+      }
+    }
+  }
+
+  /** A request the listener will not process: answer its status and close. */
+  private refuse(err: unknown): void {
+    if (this.gone) return;
+    const status = err instanceof RequestError ? err.status : 400;
+    if (!this.responding) {
+      const body = Buffer.from(JSON.stringify({ error: (err as Error).message, code: "TSMESH_ERR_BAD_REQUEST" }) + "\n");
+      this.socket.write(`HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : status === 501 ? "Not Implemented" : status === 505 ? "HTTP Version Not Supported" : "Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nx-tsmesh-error: TSMESH_ERR_BAD_REQUEST\r\nconnection: close\r\n\r\n`, "latin1");
+      this.socket.write(body);
+    }
+    this.socket.end();
+    this.gone = true;
+    this.body?.destroy(err as Error);
+    if (this.head && !this.responseFinished) {
+      const gone = this.onClientGone;
+      this.onClientGone = undefined;
+      gone?.();
+    }
+  }
+}

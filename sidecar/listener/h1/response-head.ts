@@ -1,0 +1,59 @@
+// The status line and header fields of a downstream HTTP/1.1 response. Framing is decided here
+// from the body, never copied: Content-Length for an in-memory body, the upstream's length for a
+// stream that announced one, chunked otherwise (close-delimited for HTTP/1.0 clients).
+import { STATUS_CODES } from "node:http";
+import type { HeaderMap } from "../../core/handler.js";
+
+/** Hop-by-hop and framing fields the writer sets itself (RFC 9110 §7.6.1). */
+const OWN = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade", "te", "trailer"]);
+const UNSAFE = /[\r\n\0]/;
+
+export type BodyFraming = "none" | "length" | "chunked" | "close";
+
+export interface ResponseHeadText {
+  text: string;
+  framing: BodyFraming;
+}
+
+/**
+ * `bodyLength`: bytes of an in-memory body, or undefined for a stream. `bodiless`: HEAD, 204 and
+ * 304 carry no body whatever the upstream announced (its Content-Length is kept for HEAD/304).
+ */
+export function responseHead(status: number, headers: HeaderMap, bodyLength: number | undefined, opts: { stream: boolean; bodiless: boolean; http10: boolean; close: boolean }): ResponseHeadText {
+  let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
+  for (const name in headers) {
+    if (OWN.has(name)) continue;
+    const value = headers[name]!;
+    if (typeof value === "string") {
+      if (UNSAFE.test(value)) throw new Error(`invalid value for response header ${name}`);
+      text += `${name}: ${value}\r\n`;
+    } else
+      for (const v of value) {
+        if (UNSAFE.test(v)) throw new Error(`invalid value for response header ${name}`);
+        text += `${name}: ${v}\r\n`;
+      }
+  }
+  const declared = headers["content-length"];
+  const length = typeof declared === "string" && /^\d{1,15}$/.test(declared) ? declared : undefined;
+  let framing: BodyFraming;
+  let close = opts.close;
+  if (opts.bodiless) {
+    framing = "none";
+    if (length !== undefined && status !== 204) text += `content-length: ${length}\r\n`;
+  } else if (!opts.stream) {
+    framing = "length";
+    text += `content-length: ${bodyLength ?? 0}\r\n`;
+  } else if (length !== undefined) {
+    framing = "length";
+    text += `content-length: ${length}\r\n`;
+  } else if (!opts.http10) {
+    framing = "chunked";
+    text += "transfer-encoding: chunked\r\n";
+  } else {
+    framing = "close";
+    close = true;
+  }
+  if (close) text += "connection: close\r\n";
+  else if (opts.http10) text += "connection: keep-alive\r\n";
+  return { text: text + "\r\n", framing: close && framing === "close" ? "close" : framing };
+}
