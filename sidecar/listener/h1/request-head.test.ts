@@ -29,6 +29,7 @@ describe("parseRequestHead", () => {
     [400, "a malformed request line", head("GET /")],
     [400, "a space in the target", head("GET /a b HTTP/1.1", "Host: b")],
     [505, "HTTP/2 in an HTTP/1 request line", head("GET / HTTP/2.0", "Host: b")],
+    [501, "a method llhttp does not know (body bytes read as a method)", head("helloPOST / HTTP/1.1", "Host: b")],
   ])("answers %i to %s", (status, _what, text) => {
     let err: unknown;
     try {

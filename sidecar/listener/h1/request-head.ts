@@ -3,6 +3,7 @@
 // mesh (request smuggling); so anything ambiguous is refused with 400 rather than guessed at:
 // Transfer-Encoding with Content-Length, a coding other than a single final "chunked", differing
 // or malformed Content-Length values, obs-fold, whitespace before a colon, control characters.
+import { METHODS } from "node:http";
 import type { HeaderMap } from "../../core/handler.js";
 import { isToken } from "../../core/http-token.js";
 
@@ -33,6 +34,13 @@ export class RequestError extends Error {
   }
 }
 
+/**
+ * Methods the sidecar forwards: the ones llhttp (Node's and so most apps' parser) knows. An
+ * unknown token would be refused by the app anyway, and passing it on only widens what the two
+ * parsers might disagree on.
+ */
+const KNOWN_METHODS = new Set(METHODS);
+
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 // eslint-disable-next-line no-control-regex -- a target is visible ASCII (and obs-text) only
@@ -49,6 +57,7 @@ export function parseRequestHead(head: string): RequestHead {
   const target = line.slice(sp1 + 1, sp2);
   const version = line.slice(sp2 + 1);
   if (!isToken(method)) throw new RequestError(400, "invalid method");
+  if (!KNOWN_METHODS.has(method)) throw new RequestError(501, `method ${method} not implemented`);
   if (target === "" || BAD_TARGET.test(target)) throw new RequestError(400, "invalid request target");
   if (version !== "HTTP/1.1" && version !== "HTTP/1.0") throw new RequestError(version.startsWith("HTTP/") ? 505 : 400, "unsupported HTTP version");
   const http10 = version === "HTTP/1.0";
