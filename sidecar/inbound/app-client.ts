@@ -1,8 +1,11 @@
 // The innermost inbound handler: forwards to the local app on 127.0.0.1:<appPort>, HTTP/1.1 over
-// a keep-alive pool or h2c on one session, matching the protocol the request came in with.
-import type { Handler } from "../core/handler.js";
+// a keep-alive pool or h2c on one session, matching the protocol the request came in with. An
+// app that turns out to speak only HTTP/1.1 (its answer to the h2c preface is not HTTP/2) gets
+// HTTP/2 requests translated to HTTP/1.1, as Envoy does for an HTTP/1.1 upstream cluster; gRPC
+// is never translated (it needs trailers) and fails with UNAVAILABLE instead.
+import type { Handler, MeshRequest } from "../core/handler.js";
 import { H1Pool } from "../upstream/h1/pool.js";
-import { H2Session } from "../upstream/h2-sessions.js";
+import { H2Session, spokeH2 } from "../upstream/h2-sessions.js";
 import { connectTcp } from "../upstream/tcp-connect.js";
 import { sendH1 } from "../upstream/send-h1.js";
 import { sendH2 } from "../upstream/send-h2.js";
@@ -13,21 +16,40 @@ export interface AppClient {
   close(): Promise<void>;
 }
 
+/** How long an app found to be HTTP/1.1-only is taken as such before h2c is tried again. */
+const H1_ONLY_MS = 60_000;
+
+function isGrpc(req: MeshRequest): boolean {
+  const ct = req.headers["content-type"];
+  return typeof ct === "string" && ct.startsWith("application/grpc");
+}
+
 export function createAppClient(appPort: number, appHost = "127.0.0.1"): AppClient {
   const address = `${appHost}:${appPort}`;
+  const target = `app ${address}`;
   // 4 s: under Node's default 5 s server keep-alive, so the app does not close a connection just
   // as a request goes out on it (the pool also honours a `Keep-Alive: timeout` the app sends).
   const h1 = new H1Pool({ connect: (done) => connectTcp(appHost, appPort, done), keepAliveTimeoutMs: 4_000 });
   const h2 = new H2Session(`http://${address}`);
+  let h1OnlyUntil = 0;
   const handler: Handler = (req) => {
-    if (req.protocol === "http/1.1") return sendH1(h1, req, `app ${address}`);
+    if (req.protocol === "http/1.1") return sendH1(h1, req, target);
+    const grpc = isGrpc(req);
+    if (!grpc && Date.now() < h1OnlyUntil) return sendH1(h1, req, target);
     let session;
     try {
       session = h2.get();
     } catch (err) {
-      return Promise.reject(upstreamError(err, req.signal, `app ${address}`));
+      return Promise.reject(upstreamError(err, req.signal, target));
     }
-    return sendH2(session, req, "http", `app ${address}`);
+    return sendH2(session, req, "http", target).catch((err: unknown) => {
+      // The connection failed without the app ever sending HTTP/2 SETTINGS: not an h2c server.
+      if (spokeH2(session) || req.signal.aborted) throw err;
+      h1OnlyUntil = Date.now() + H1_ONLY_MS;
+      // A streamed body was (partly) consumed by the failed attempt and cannot be sent again.
+      if (grpc || req.body.kind === "stream") throw err;
+      return sendH1(h1, req, target);
+    });
   };
   return {
     handler,

@@ -4,7 +4,8 @@ import http2, { type ClientHttp2Session } from "node:http2";
 import type { Duplex } from "node:stream";
 
 const CONNECT_FAILURE = Symbol("tsmesh.connectFailure");
-type Tagged = ClientHttp2Session & { [CONNECT_FAILURE]?: Error };
+const SPOKE_H2 = Symbol("tsmesh.spokeH2");
+type Tagged = ClientHttp2Session & { [CONNECT_FAILURE]?: Error; [SPOKE_H2]?: boolean };
 
 /** Opens the transport; reports a handshake/identity failure through `onConnectError`. May throw. */
 export type OpenTransport = (onConnectError: (err: Error) => void) => Duplex;
@@ -12,6 +13,11 @@ export type OpenTransport = (onConnectError: (err: Error) => void) => Duplex;
 /** The classified error that prevented this session from connecting, if any. */
 export function connectFailureOf(session: ClientHttp2Session): Error | undefined {
   return (session as Tagged)[CONNECT_FAILURE];
+}
+
+/** The peer sent an HTTP/2 SETTINGS frame: it does speak HTTP/2 (an HTTP/1.1-only server never does). */
+export function spokeH2(session: ClientHttp2Session): boolean {
+  return (session as Tagged)[SPOKE_H2] === true;
 }
 
 export class H2Session {
@@ -39,6 +45,7 @@ export class H2Session {
     box.session = session;
     if (box.early) session[CONNECT_FAILURE] = box.early;
     session.on("error", () => {});
+    session.once("remoteSettings", () => (session[SPOKE_H2] = true));
     // Plain h2c (the app) gets a bare net socket with Nagle on: small HEADERS/DATA frames would
     // wait for the previous segment's ACK. The mTLS transport already sets it (tls-connect.ts).
     session.once("connect", (_s: ClientHttp2Session, socket: Duplex & { setNoDelay?: (on: boolean) => unknown }) => socket.setNoDelay?.(true));

@@ -1,6 +1,8 @@
 // HTTP/2 through the mesh: h2c from the client to sidecar A, h2 over mTLS between sidecars, h2c to
 // the app; gRPC unary, status and server-streaming with grpc-js on both ends.
+import http from "node:http";
 import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceIdentity } from "../../shared/identity.js";
 import { startEchoApp, type EchoReply, type TestApp } from "../harness/apps.js";
@@ -14,26 +16,39 @@ let grpcApp: { port: number; close: () => Promise<void> };
 let a: SidecarProcess;
 let web: SidecarProcess;
 let rpc: SidecarProcess;
+/** A service whose app speaks HTTP/1.1 only. */
+let legacyApp: http.Server;
+let legacy: SidecarProcess;
 
 beforeAll(async () => {
   pki = createTestPki("protocols");
   app = await startEchoApp({ name: "web" });
   grpcApp = await startGrpcEcho();
-  [web, rpc] = await Promise.all([
+  legacyApp = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => res.end(`h1 app: ${req.method} ${req.url} http/${req.httpVersion} ${body}`));
+  });
+  await new Promise<void>((r) => legacyApp.listen(0, "127.0.0.1", r));
+  [web, rpc, legacy] = await Promise.all([
     startSidecarProcess({ service: "web", appPort: app.port, certs: pki.issue("web"), dir: pki.dir, snapshot: snapshotOf({}) }),
     startSidecarProcess({ service: "rpc", appPort: grpcApp.port, certs: pki.issue("rpc"), dir: pki.dir, snapshot: snapshotOf({}) }),
+    startSidecarProcess({ service: "legacy", appPort: (legacyApp.address() as AddressInfo).port, certs: pki.issue("legacy"), dir: pki.dir, snapshot: snapshotOf({}) }),
   ]);
   a = await startSidecarProcess({
     service: "a",
     appPort: 1,
     certs: pki.issue("a"),
     dir: pki.dir,
-    snapshot: snapshotOf({ endpoints: { web: endpointsAt("web", [web.inbound]), rpc: endpointsAt("rpc", [rpc.inbound]) } }),
+    snapshot: snapshotOf({
+      endpoints: { web: endpointsAt("web", [web.inbound]), rpc: endpointsAt("rpc", [rpc.inbound]), legacy: endpointsAt("legacy", [legacy.inbound]) },
+    }),
   });
 });
 
 afterAll(async () => {
-  await Promise.all([a?.stop(), web?.stop(), rpc?.stop()]);
+  await Promise.all([a?.stop(), web?.stop(), rpc?.stop(), legacy?.stop()]);
+  legacyApp?.close();
   await Promise.all([app?.close(), grpcApp?.close()]);
   pki?.cleanup();
 });
@@ -56,6 +71,20 @@ function h2get(port: number, authority: string, path: string): Promise<{ status:
 }
 
 describe("HTTP/2 and gRPC through the mesh", () => {
+  it("HTTP/2 to a service whose app speaks only HTTP/1.1 is translated at its sidecar; gRPC to it is UNAVAILABLE", async () => {
+    for (const path of ["/first", "/second"]) {
+      const res = await h2get(a.outbound, "legacy", path);
+      expect(res).toEqual({ status: 200, body: `h1 app: GET ${path} http/1.1 ` });
+    }
+    const client = echoClientVia(a.outbound, "legacy");
+    try {
+      const err = (await say(client, "hi").catch((e: unknown) => e)) as grpc.ServiceError;
+      expect(err.code).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      client.close();
+    }
+  });
+
   it("h2c prior-knowledge request reaches the app over h2 with the peer identity", async () => {
     const res = await h2get(a.outbound, "web", "/h2path");
     expect(res.status).toBe(200);
