@@ -7,7 +7,8 @@
 import { Readable } from "node:stream";
 import type { Socket } from "node:net";
 import type { MeshResponse } from "../../core/handler.js";
-import { BodyDecoder } from "../../upstream/h1/body-decoder.js";
+import { BodyDecoder } from "../../http1/body-decoder.js";
+import { LAST_CHUNK, writeChunk } from "../../http1/chunked.js";
 import { parseRequestHead, RequestError, type RequestHead } from "./request-head.js";
 import { responseHead } from "./response-head.js";
 
@@ -227,15 +228,7 @@ export class Http1Connection implements Exchange {
     const chunked = text.framing === "chunked";
     body.on("data", (chunk: Buffer) => {
       if (this.gone) return;
-      let ok;
-      if (chunked) {
-        if (chunk.length === 0) return;
-        socket.cork();
-        socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
-        socket.write(chunk);
-        ok = socket.write("\r\n", "latin1");
-        socket.uncork();
-      } else ok = socket.write(chunk);
+      const ok = chunked ? writeChunk(socket, chunk) : socket.write(chunk);
       if (!ok) {
         body.pause();
         socket.once("drain", () => body.resume());
@@ -244,7 +237,7 @@ export class Http1Connection implements Exchange {
     body.once("error", () => this.close()); // cut short: the client must not take it as complete
     body.once("end", () => {
       if (this.gone) return;
-      socket.write(chunked ? "0\r\n\r\n" : "", "latin1", onDone);
+      socket.write(chunked ? LAST_CHUNK : "", "latin1", onDone);
       this.finish(closeAfter || text.framing === "close");
     });
   }

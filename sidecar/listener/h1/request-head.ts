@@ -5,7 +5,7 @@
 // or malformed Content-Length values, obs-fold, whitespace before a colon, control characters.
 import { METHODS } from "node:http";
 import type { HeaderMap } from "../../core/handler.js";
-import { isToken } from "../../core/http-token.js";
+import { isToken } from "../../http1/syntax.js";
 
 export type RequestFraming = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" };
 

@@ -4,9 +4,11 @@
 // the decoder frames it, and hand the connection back to its pool only when both directions
 // finished cleanly and the server allows reuse. Anything unexpected closes the connection.
 import type { Socket } from "node:net";
-import { BodyDecoder } from "./body-decoder.js";
+import { BodyDecoder } from "../../http1/body-decoder.js";
+import { LAST_CHUNK, writeChunk } from "../../http1/chunked.js";
 import { requestHead } from "./request-head.js";
-import { parseResponseHead, ProtocolError, type ResponseHead } from "./response-head.js";
+import { ProtocolError } from "../../http1/syntax.js";
+import { parseResponseHead, type ResponseHead } from "./response-head.js";
 import type { H1Request, ExchangeHandler } from "./exchange.js";
 
 /** Response heads larger than this are refused (undici's and Node's default is 16 KiB; apps with many cookies need more). */
@@ -125,7 +127,7 @@ export class H1Connection {
     const onEnd = () => {
       cleanup();
       if (this.gone) return;
-      if (chunked) socket.write("0\r\n\r\n");
+      if (chunked) socket.write(LAST_CHUNK, "latin1");
       this.requestDone = true;
     };
     const onError = (err: Error) => {
@@ -263,14 +265,4 @@ export class H1Connection {
     if (this.responseBytes === 0 && this.exchanges > 1 && !this.aborted && this.events.resend(req!, handler)) return;
     handler.onError(err);
   }
-}
-
-function writeChunk(socket: Socket, chunk: Buffer): boolean {
-  if (chunk.length === 0) return true;
-  socket.cork();
-  socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
-  socket.write(chunk);
-  const ok = socket.write("\r\n");
-  socket.uncork();
-  return ok;
 }

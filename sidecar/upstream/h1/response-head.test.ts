@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseResponseHead, ProtocolError } from "./response-head.js";
+import { ProtocolError } from "../../http1/syntax.js";
+import { parseResponseHead } from "./response-head.js";
 
 const head = (...lines: string[]) => lines.join("\r\n");
 

@@ -3,14 +3,8 @@
 // parser would let a response desynchronise the connection: conflicting Content-Length,
 // Transfer-Encoding other than a final "chunked", obs-fold, bare CR/LF, control characters.
 import type { HeaderMap } from "../../core/handler.js";
-import { isToken } from "../../core/http-token.js";
-
-export type Framing =
-  | { kind: "none" }
-  | { kind: "length"; length: number }
-  | { kind: "chunked" }
-  /** Read until the server closes the connection (no length, not chunked). */
-  | { kind: "close" };
+import type { Framing } from "../../http1/body-decoder.js";
+import { isToken, ProtocolError } from "../../http1/syntax.js";
 
 export interface ResponseHead {
   status: number;
@@ -23,10 +17,6 @@ export interface ResponseHead {
   keepAliveTimeoutMs?: number;
 }
 
-/** A response the client must not use; the connection is closed. */
-export class ProtocolError extends Error {
-  readonly code = "TSMESH_ERR_UPSTREAM_PROTOCOL";
-}
 
 /** Field values: visible characters, SP, HTAB and obs-text; no CTLs (CR, LF, NUL ...). */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused

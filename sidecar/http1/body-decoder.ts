@@ -1,7 +1,15 @@
-// Response body framing (RFC 9112 §6-7): hands out the body's bytes from what the socket reads
-// and says where the body ends, so leftover bytes are never taken as body (or as the next
-// response). Content-Length, chunked (extensions and trailers read and dropped) or until close.
-import { ProtocolError, type Framing } from "./response-head.js";
+// Message body framing (RFC 9112 §6-7), for requests (listener) and responses (client): hands
+// out the body's bytes from what the socket reads and says where the body ends, so leftover
+// bytes are never taken as body (or as the next message). Content-Length, chunked (extensions
+// and trailers read and dropped) or until close.
+import { ProtocolError } from "./syntax.js";
+
+export type Framing =
+  | { kind: "none" }
+  | { kind: "length"; length: number }
+  | { kind: "chunked" }
+  /** Read until the server closes the connection (no length, not chunked). */
+  | { kind: "close" };
 
 const MAX_CHUNK_LINE = 4096;
 const MAX_TRAILERS = 16 * 1024;

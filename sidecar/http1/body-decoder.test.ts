@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BodyDecoder } from "./body-decoder.js";
-import { ProtocolError } from "./response-head.js";
+import { ProtocolError } from "./syntax.js";
 
 /** Feeds `wire` in pieces of `step` bytes; returns the body, whether it ended, and the bytes left over. */
 function feed(decoder: BodyDecoder, wire: Buffer, step: number): { body: string; done: boolean; rest: string } {
