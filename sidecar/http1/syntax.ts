@@ -12,6 +12,19 @@ export function isToken(s: string): boolean {
   return true;
 }
 
+/**
+ * A field value without the optional whitespace around it: SP and HTAB only (RFC 9110 §5.6.3).
+ * String.prototype.trim would also drop VT, FF and NBSP, accepting e.g. "\x0bchunked" as
+ * "chunked" where llhttp refuses the field; left in place, the CTL check refuses them too.
+ */
+export function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
 /** A message the codec must not use; its connection is closed. */
 export class ProtocolError extends Error {
   readonly code = "TSMESH_ERR_UPSTREAM_PROTOCOL";

@@ -68,12 +68,17 @@ export class Http1Connection implements Exchange {
     socket.on("error", () => this.close());
     socket.on("close", () => this.close());
     socket.on("end", () => {
-      // A client half-closing after its request still gets the answer; an idle one is done.
+      // The net.Server is not allowHalfOpen (as node:http's default): after the client's FIN Node
+      // ends our side too, so a request in progress is cut off ('close' tells its handler).
       if (!this.head) this.close();
     });
-    socket.setTimeout(opts.keepAliveTimeoutMs, () => {
+    // A socket's timer fires once and is not re-armed by later activity, so one that fires while
+    // a request is in progress is set again; else a connection idle after a slow exchange stays open.
+    socket.on("timeout", () => {
       if (!this.head) this.close();
+      else socket.setTimeout(opts.keepAliveTimeoutMs);
     });
+    socket.setTimeout(opts.keepAliveTimeoutMs);
   }
 
   /** No request in progress and nothing buffered: safe to close now (drain). */
@@ -134,7 +139,8 @@ export class Http1Connection implements Exchange {
       while (start + 1 < buf.length && buf[start] === 13 && buf[start + 1] === 10) start += 2;
       const end = buf.indexOf(CRLFCRLF, start);
       if (end < 0) {
-        if (buf.length - start > this.opts.maxHeaderSize) throw new RequestError(431, "request header too large");
+        // The limit is on the head without its blank line, of which up to 3 bytes may be here.
+        if (buf.length - start > this.opts.maxHeaderSize + 3) throw new RequestError(431, "request header too large");
         if (this.headStartedAt === 0) this.headStartedAt = Date.now();
         else if (Date.now() - this.headStartedAt > this.opts.headersTimeoutMs) throw new RequestError(408, "request head took too long");
         if (start < buf.length) this.pending = buf.subarray(start);
@@ -197,7 +203,9 @@ export class Http1Connection implements Exchange {
     const head = this.head!;
     const status = res.status;
     const bodiless = head.method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
-    const closeAfter = !head.keepAlive || this.opts.draining();
+    // An answer before the request body was read (413, 401 ...) leaves unread bytes that must
+    // never be parsed as a request: the connection closes after it, and the client is told so.
+    const closeAfter = !head.keepAlive || this.opts.draining() || !this.requestDone;
     const body = res.body;
     const stream = body !== null && !Buffer.isBuffer(body);
     let text;
@@ -226,8 +234,21 @@ export class Http1Connection implements Exchange {
     }
     socket.write(text.text, "latin1");
     const chunked = text.framing === "chunked";
+    // A stream must deliver exactly the Content-Length it announced (a middleware may have changed
+    // the body): more or fewer bytes would make the client read the next response out of step.
+    let left = text.framing === "length" ? text.length : -1;
     body.on("data", (chunk: Buffer) => {
       if (this.gone) return;
+      if (left >= 0) {
+        if (chunk.length > left) {
+          // The announced length is a whole answer: send it, drop the excess, close (as nginx).
+          body.destroy();
+          socket.write(chunk.subarray(0, left), onDone);
+          this.finish(true);
+          return;
+        }
+        left -= chunk.length;
+      }
       const ok = chunked ? writeChunk(socket, chunk) : socket.write(chunk);
       if (!ok) {
         body.pause();
@@ -237,6 +258,7 @@ export class Http1Connection implements Exchange {
     body.once("error", () => this.close()); // cut short: the client must not take it as complete
     body.once("end", () => {
       if (this.gone) return;
+      if (left > 0) return this.close(); // cut short: the client must see it unfinished
       socket.write(chunked ? LAST_CHUNK : "", "latin1", onDone);
       this.finish(closeAfter || text.framing === "close");
     });

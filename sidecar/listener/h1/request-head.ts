@@ -5,7 +5,7 @@
 // or malformed Content-Length values, obs-fold, whitespace before a colon, control characters.
 import { METHODS } from "node:http";
 import type { HeaderMap } from "../../core/handler.js";
-import { isToken } from "../../http1/syntax.js";
+import { isToken, trimOws } from "../../http1/syntax.js";
 
 export type RequestFraming = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" };
 
@@ -77,7 +77,7 @@ export function parseRequestHead(head: string): RequestHead {
     const rawName = field.slice(0, colon);
     if (!isToken(rawName)) throw new RequestError(400, "invalid header name");
     const name = rawName.toLowerCase();
-    const value = field.slice(colon + 1).trim();
+    const value = trimOws(field.slice(colon + 1));
     if (BAD_VALUE.test(value)) throw new RequestError(400, `invalid value for header ${name}`);
     switch (name) {
       case "content-length": {

@@ -13,6 +13,8 @@ export type BodyFraming = "none" | "length" | "chunked" | "close";
 export interface ResponseHeadText {
   text: string;
   framing: BodyFraming;
+  /** Body bytes announced by Content-Length when framing is "length". */
+  length: number;
 }
 
 /**
@@ -36,15 +38,18 @@ export function responseHead(status: number, headers: HeaderMap, bodyLength: num
   const declared = headers["content-length"];
   const length = typeof declared === "string" && /^\d{1,15}$/.test(declared) ? declared : undefined;
   let framing: BodyFraming;
+  let announced = 0;
   let close = opts.close;
   if (opts.bodiless) {
     framing = "none";
     if (length !== undefined && status !== 204) text += `content-length: ${length}\r\n`;
   } else if (!opts.stream) {
     framing = "length";
-    text += `content-length: ${bodyLength ?? 0}\r\n`;
+    announced = bodyLength ?? 0;
+    text += `content-length: ${announced}\r\n`;
   } else if (length !== undefined) {
     framing = "length";
+    announced = Number(length);
     text += `content-length: ${length}\r\n`;
   } else if (!opts.http10) {
     framing = "chunked";
@@ -55,5 +60,5 @@ export function responseHead(status: number, headers: HeaderMap, bodyLength: num
   }
   if (close) text += "connection: close\r\n";
   else if (opts.http10) text += "connection: keep-alive\r\n";
-  return { text: text + "\r\n", framing: close && framing === "close" ? "close" : framing };
+  return { text: text + "\r\n", framing: close && framing === "close" ? "close" : framing, length: announced };
 }

@@ -4,7 +4,7 @@
 // Transfer-Encoding other than a final "chunked", obs-fold, bare CR/LF, control characters.
 import type { HeaderMap } from "../../core/handler.js";
 import type { Framing } from "../../http1/body-decoder.js";
-import { isToken, ProtocolError } from "../../http1/syntax.js";
+import { isToken, ProtocolError, trimOws } from "../../http1/syntax.js";
 
 export interface ResponseHead {
   status: number;
@@ -47,7 +47,7 @@ export function parseResponseHead(head: string, method: string): ResponseHead {
     const rawName = line.slice(0, colon);
     if (!isToken(rawName)) throw new ProtocolError(`invalid header name ${JSON.stringify(rawName)}`);
     const name = rawName.toLowerCase();
-    const value = line.slice(colon + 1).trim();
+    const value = trimOws(line.slice(colon + 1));
     if (BAD_VALUE.test(value)) throw new ProtocolError(`invalid value for header ${name}`);
     switch (name) {
       case "content-length": {
