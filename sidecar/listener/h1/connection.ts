@@ -134,6 +134,13 @@ export class Http1Connection implements Exchange {
         }
         continue;
       }
+      if (this.socket.writableNeedDrain) {
+        // A client pipelining requests without reading the answers: take no more requests until
+        // it does (as node:http), or its cheap requests would pile answers up in our memory.
+        this.pending = buf;
+        this.waitForDrain();
+        return;
+      }
       // Tolerate the CRLFs some clients send between requests (RFC 9112 §2.2).
       let start = 0;
       while (start + 1 < buf.length && buf[start] === 13 && buf[start + 1] === 10) start += 2;
@@ -278,6 +285,13 @@ export class Http1Connection implements Exchange {
     this.body = undefined;
     this.decoder = undefined;
     this.onClientGone = undefined;
+    this.next();
+  }
+
+  /** Reads the next request: from the bytes kept, then from the socket. */
+  private next(): void {
+    if (this.gone || this.head) return;
+    if (this.socket.writableNeedDrain) return this.waitForDrain();
     if (this.socket.isPaused()) this.socket.resume();
     if (this.pending) {
       try {
@@ -286,6 +300,18 @@ export class Http1Connection implements Exchange {
         this.refuse(err);
       }
     }
+  }
+
+  private waitingForDrain = false;
+
+  private waitForDrain(): void {
+    this.socket.pause();
+    if (this.waitingForDrain) return;
+    this.waitingForDrain = true;
+    this.socket.once("drain", () => {
+      this.waitingForDrain = false;
+      this.next();
+    });
   }
 
   /** A request the listener will not process: answer its status and close. */

@@ -249,3 +249,27 @@ describe("HTTP/1.1 listener edge cases", () => {
     expect(Date.now() - t0).toBeLessThan(700);
   });
 });
+
+describe("HTTP/1.1 listener backpressure", () => {
+  it("stops taking pipelined requests while the client does not read the answers, and resumes when it does", async () => {
+    let handled = 0;
+    const answer = Buffer.alloc(16 * 1024, "a");
+    const { port } = await listen(async () => (handled++, { status: 200, headers: {}, body: answer }));
+    const n = 1000;
+    const s = net.connect(port, "127.0.0.1");
+    s.on("error", () => {});
+    s.pause(); // reads nothing yet
+    await new Promise((r) => s.once("connect", r));
+    s.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(n));
+    await new Promise((r) => setTimeout(r, 150));
+    const whileBlocked = handled;
+    // 16 MiB of answers would have been queued in the sidecar; only what the socket buffers took.
+    expect(whileBlocked).toBeLessThan(n / 2);
+    let got = 0;
+    s.on("data", (d: Buffer) => (got += d.length));
+    s.resume();
+    await until(() => handled === n, 5000);
+    await until(() => got >= n * answer.length, 5000);
+    s.destroy();
+  });
+});
