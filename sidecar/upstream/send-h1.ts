@@ -64,6 +64,10 @@ class Exchange implements ExchangeHandler {
     if (this.onAbort) this.req.signal.removeEventListener("abort", this.onAbort);
   }
 
+  abandoned(): boolean {
+    return this.settled && !this.abort;
+  }
+
   onStart(abort: (err: Error) => void): void {
     const signal = this.req.signal;
     this.abort = abort;

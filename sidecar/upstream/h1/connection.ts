@@ -28,6 +28,11 @@ export class UpstreamClosedError extends Error {
   readonly code = "ECONNRESET";
 }
 
+/** A streamed request body did not match the Content-Length sent for it. */
+export class RequestLengthError extends Error {
+  readonly code = "TSMESH_ERR_BODY_LENGTH";
+}
+
 export class H1Connection {
   /** Exchanges this connection carried; a failure on a reused connection may be a stale keep-alive. */
   exchanges = 0;
@@ -82,6 +87,7 @@ export class H1Connection {
     try {
       head = requestHead(req.method, req.path, req.authority, req.headers, req.body);
     } catch (err) {
+      this.aborted = true; // a request refused here would be refused again: never resent
       this.fail(err as Error);
       return;
     }
@@ -99,7 +105,7 @@ export class H1Connection {
       this.requestDone = true;
     } else {
       socket.write(head.text, "latin1");
-      this.streamBody(body.stream, head.chunked);
+      this.streamBody(body.stream, head.chunked, head.length);
     }
   }
 
@@ -114,10 +120,16 @@ export class H1Connection {
     this.fail(err ?? new UpstreamClosedError("connection closed by the client"));
   }
 
-  private streamBody(stream: NodeJS.ReadableStream & { destroyed?: boolean }, chunked: boolean): void {
+  /**
+   * `length`: the Content-Length sent. A stream giving more bytes than that would have the excess
+   * read as the next request (smuggling), fewer would leave the server waiting: both fail.
+   */
+  private streamBody(stream: NodeJS.ReadableStream & { destroyed?: boolean }, chunked: boolean, length: number | undefined): void {
     const socket = this.socket;
+    let left = length ?? -1;
     const onData = (chunk: Buffer) => {
       if (this.gone) return;
+      if (left >= 0 && (left -= chunk.length) < 0) return onError(new RequestLengthError("request body longer than its Content-Length"));
       const ok = chunked ? writeChunk(socket, chunk) : socket.write(chunk);
       if (!ok) {
         stream.pause();
@@ -127,6 +139,7 @@ export class H1Connection {
     const onEnd = () => {
       cleanup();
       if (this.gone) return;
+      if (left > 0) return this.fail(new RequestLengthError("request body shorter than its Content-Length"));
       if (chunked) socket.write(LAST_CHUNK, "latin1");
       this.requestDone = true;
     };

@@ -13,6 +13,8 @@ export interface H1Request {
 }
 
 export interface ExchangeHandler {
+  /** True when the exchange was given up (onError reported) before it got a connection. */
+  abandoned?(): boolean;
   /** The exchange has a connection; `abort` closes it and ends the exchange with `err`. */
   onStart?(abort: (err: Error) => void): void;
   /**

@@ -111,7 +111,7 @@ export class H1Pool {
   }
 
   private onIdle(conn: H1Connection, serverTimeoutMs?: number): void {
-    const w = this.queue.shift();
+    const w = this.nextWaiter();
     if (w) {
       conn.start(w.req, w.handler);
       return;
@@ -129,6 +129,16 @@ export class H1Pool {
     conn.park(ms, () => conn.destroy());
   }
 
+  /**
+   * The oldest waiter still wanting a connection. One abandoned while queued (its client went
+   * away) is dropped: started, it would only abort, closing a good connection or opening one.
+   */
+  private nextWaiter(): Waiter | undefined {
+    let w;
+    while ((w = this.queue.shift()) && w.handler.abandoned?.());
+    return w;
+  }
+
   private onClosed(conn: H1Connection): void {
     this.all.delete(conn);
     const i = this.idle.indexOf(conn);
@@ -140,8 +150,8 @@ export class H1Pool {
   private next(): void {
     const max = this.opts.maxConnections;
     while (this.queue.length > 0 && (max === undefined || this.all.size + this.connecting < max)) {
-      const w = this.queue.shift()!;
-      this.open(w.req, w.handler);
+      const w = this.nextWaiter();
+      if (w) this.open(w.req, w.handler);
     }
     if (this.closing && this.closedResolve && this.all.size === 0 && this.connecting === 0 && this.queue.length === 0) {
       this.closedResolve();
