@@ -276,8 +276,7 @@ export class Http1Connection implements Exchange {
     this.responseFinished = true;
     // An answer given before the request body was read leaves the connection out of step.
     if (close || !this.requestDone) {
-      this.socket.end();
-      this.gone = true;
+      this.linger();
       this.body?.destroy();
       return;
     }
@@ -314,6 +313,21 @@ export class Http1Connection implements Exchange {
     });
   }
 
+  /**
+   * Ends our side after a last answer, still reading (and dropping) what the client sends until
+   * it closes: destroying a socket with unread bytes resets it, which can lose the answer; left
+   * paused, the client's close is never seen and the socket stays open. At most the keep-alive
+   * timeout in all, however long the client keeps sending (as nginx's lingering_time).
+   */
+  private linger(): void {
+    this.gone = true;
+    const socket = this.socket;
+    socket.end();
+    socket.resume();
+    const timer = setTimeout(() => socket.destroy(), this.opts.keepAliveTimeoutMs);
+    socket.once("close", () => clearTimeout(timer));
+  }
+
   /** A request the listener will not process: answer its status and close. */
   private refuse(err: unknown): void {
     if (this.gone) return;
@@ -323,8 +337,7 @@ export class Http1Connection implements Exchange {
       this.socket.write(`HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : status === 501 ? "Not Implemented" : status === 505 ? "HTTP Version Not Supported" : "Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nx-tsmesh-error: TSMESH_ERR_BAD_REQUEST\r\nconnection: close\r\n\r\n`, "latin1");
       this.socket.write(body);
     }
-    this.socket.end();
-    this.gone = true;
+    this.linger();
     this.body?.destroy(err as Error);
     if (this.head && !this.responseFinished) {
       const gone = this.onClientGone;

@@ -273,3 +273,53 @@ describe("HTTP/1.1 listener backpressure", () => {
     s.destroy();
   });
 });
+
+describe("HTTP/1.1 listener connection teardown", () => {
+  /** A bare Http1Connection server; resolves each server-side socket's close. */
+  async function bare(onRequest: ConstructorParameters<typeof import("./connection.js").Http1Connection>[1]["onRequest"]) {
+    const { Http1Connection } = await import("./connection.js");
+    const closed: Promise<void>[] = [];
+    const server = net.createServer((socket) => {
+      closed.push(new Promise((r) => socket.once("close", () => r())));
+      new Http1Connection(socket, { maxHeaderSize: 1024, keepAliveTimeoutMs: 300, headersTimeoutMs: 1000, draining: () => false, onRequest });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    closers.push(() => server.close());
+    return { port: (server.address() as net.AddressInfo).port, closed };
+  }
+
+  it("an early answer while the unread body has the socket paused still lets the socket close once the client does", async () => {
+    const { port, closed } = await bare((_head, body, ex) => {
+      // Answer only once the body stream is full (the socket is paused by backpressure).
+      setTimeout(() => ex.respond({ status: 413, headers: {}, body: Buffer.from("no") }), 50);
+      void body;
+    });
+    const s = net.connect(port, "127.0.0.1");
+    s.on("error", () => {});
+    await new Promise((r) => s.once("connect", r));
+    s.write(`POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${1 << 20}\r\n\r\n`);
+    s.write(Buffer.alloc(256 * 1024, "x"));
+    let out = "";
+    s.on("data", (d) => (out += d.toString("latin1")));
+    await new Promise((r) => s.once("end", r)); // our FIN after the answer
+    expect(out).toMatch(/^HTTP\/1\.1 413 [^]*connection: close\r\n/);
+    s.end(); // the client's FIN: the server socket must now go away
+    const t0 = Date.now();
+    await closed[0];
+    expect(Date.now() - t0).toBeLessThan(250);
+  });
+
+  it("a client that keeps its side open (even sending) after the answer is cut off after the keep-alive timeout", async () => {
+    const { port, closed } = await bare((_head, _body, ex) => ex.respond({ status: 413, headers: {}, body: null }));
+    const s = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    s.on("error", () => {});
+    await new Promise((r) => s.once("connect", r));
+    s.write(`POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nabc`);
+    const drip = setInterval(() => s.write("x"), 50);
+    const t0 = Date.now();
+    await closed[0];
+    clearInterval(drip);
+    expect(Date.now() - t0).toBeLessThan(700);
+    s.destroy();
+  });
+});
