@@ -323,3 +323,19 @@ describe("HTTP/1.1 listener connection teardown", () => {
     s.destroy();
   });
 });
+
+describe("HTTP/1.1 listener Host checks", () => {
+  it("refuses a Host (or absolute-form authority) that is not uri-host[:port]; accepts names, IPv6 and ports", async () => {
+    const { port } = await listen(async (req) => ({ status: 200, headers: {}, body: Buffer.from(req.authority) }));
+    for (const host of ["a b", "evil/x", "u@good", "a\\b", "h\xe9", "a?b"]) {
+      const { out } = await talk(port, [`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`], { doneWhen: (o) => o.includes("\r\n\r\n{") });
+      expect(statuses(out), host).toEqual([400]);
+    }
+    const abs = await talk(port, ["GET http://u@good/x HTTP/1.1\r\nHost: good\r\n\r\n"], { doneWhen: (o) => o.includes("\r\n\r\n{") });
+    expect(statuses(abs.out)).toEqual([400]);
+    for (const host of ["svc.ns.svc.cluster.local:8080", "[::1]:80", "127.0.0.1"]) {
+      const { out } = await talk(port, [`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`], { doneWhen: (o) => o.endsWith(host) });
+      expect(statuses(out), host).toEqual([200]);
+    }
+  });
+});
