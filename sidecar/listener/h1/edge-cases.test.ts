@@ -339,3 +339,18 @@ describe("HTTP/1.1 listener Host checks", () => {
     }
   });
 });
+
+describe("HTTP/1.1 listener answer checks", () => {
+  it("an answer with a 1xx status or a header name that is not a token becomes a 502 and closes", async () => {
+    const { port } = await listen(async (req) => {
+      if (req.path === "/1xx") return { status: 103, headers: {}, body: null };
+      return { status: 200, headers: { [req.path === "/crlf" ? "x\r\nset-cookie: pwned=1\r\nx" : "bad name"]: "v" }, body: null };
+    });
+    for (const path of ["/1xx", "/crlf", "/space"]) {
+      const { out, closedByServer } = await talk(port, [`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n`]);
+      expect(statuses(out), path).toEqual([502]);
+      expect(out).not.toContain("pwned");
+      expect(closedByServer).toBe(true);
+    }
+  });
+});

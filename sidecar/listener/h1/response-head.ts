@@ -3,6 +3,7 @@
 // stream that announced one, chunked otherwise (close-delimited for HTTP/1.0 clients).
 import { STATUS_CODES } from "node:http";
 import type { HeaderMap } from "../../core/handler.js";
+import { isToken } from "../../http1/syntax.js";
 
 /** Hop-by-hop and framing fields the writer sets itself (RFC 9110 §7.6.1). */
 const OWN = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade", "te", "trailer"]);
@@ -22,9 +23,12 @@ export interface ResponseHeadText {
  * 304 carry no body whatever the upstream announced (its Content-Length is kept for HEAD/304).
  */
 export function responseHead(status: number, headers: HeaderMap, bodyLength: number | undefined, opts: { stream: boolean; bodiless: boolean; http10: boolean; close: boolean }): ResponseHeadText {
+  // A 1xx written as the answer would leave the client waiting for the real one, out of step.
+  if (!Number.isInteger(status) || status < 200 || status > 999) throw new Error(`invalid final status ${status}`);
   let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
   for (const name in headers) {
     if (OWN.has(name)) continue;
+    if (!isToken(name)) throw new Error(`invalid response header name ${JSON.stringify(name)}`);
     const value = headers[name]!;
     if (typeof value === "string") {
       if (UNSAFE.test(value)) throw new Error(`invalid value for response header ${name}`);

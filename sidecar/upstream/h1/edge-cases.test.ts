@@ -5,7 +5,7 @@ import net from "node:net";
 import { Readable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { Cancellation } from "../../core/cancel.js";
-import type { MeshRequest, RequestBody } from "../../core/handler.js";
+import type { HeaderMap, MeshRequest, RequestBody } from "../../core/handler.js";
 import { sendH1 } from "../send-h1.js";
 import { connectTcp } from "../tcp-connect.js";
 import type { ExchangeHandler } from "./exchange.js";
@@ -45,7 +45,7 @@ function poolTo(port: number, opts: { maxConnections?: number; keepAliveTimeoutM
 }
 
 /** One exchange, body streamed (no onWhole) unless `whole`. */
-function send(pool: H1Pool, opts: { method?: string; path?: string; body?: RequestBody; whole?: boolean } = {}): Promise<{ head: ResponseHead; body: string }> {
+function send(pool: H1Pool, opts: { method?: string; path?: string; headers?: HeaderMap; body?: RequestBody; whole?: boolean } = {}): Promise<{ head: ResponseHead; body: string }> {
   return new Promise((resolve, reject) => {
     let head: ResponseHead | undefined;
     let body = "";
@@ -56,7 +56,7 @@ function send(pool: H1Pool, opts: { method?: string; path?: string; body?: Reque
       onError: reject,
     };
     if (opts.whole) handler.onWhole = (h, b) => resolve({ head: h, body: b?.toString() ?? "" });
-    pool.dispatch({ method: opts.method ?? "GET", path: opts.path ?? "/", authority: "app", headers: {}, body: opts.body ?? { kind: "empty" } }, handler);
+    pool.dispatch({ method: opts.method ?? "GET", path: opts.path ?? "/", authority: "app", headers: opts.headers ?? {}, body: opts.body ?? { kind: "empty" } }, handler);
   });
 }
 
@@ -203,11 +203,11 @@ describe("H1 client edge cases", () => {
     expect(seen.join("")).not.toContain("smuggled");
   });
 
-  it("refuses a request target, authority or method with whitespace or control characters", async () => {
+  it("refuses a request target, authority or method with whitespace or control characters, and header names that are not tokens", async () => {
     const heads: string[] = [];
     const srv = await rawServer((s, head) => (heads.push(head), s.write(OK)));
     const pool = poolTo(srv.port);
-    for (const req of [{ path: "/a\tb" }, { path: "/a\x0bb" }, { method: "GET /x" }])
+    for (const req of [{ path: "/a\tb" }, { path: "/a\x0bb" }, { method: "GET /x" }, { headers: { "x\r\nx-injected": "1" } }, { headers: { "a b": "1" } }])
       await expect(send(pool, req)).rejects.toMatchObject({ code: "TSMESH_ERR_BAD_HEADER" });
     expect((await send(pool)).body).toBe("ok");
     expect(heads).toHaveLength(1);

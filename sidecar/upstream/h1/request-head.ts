@@ -33,6 +33,7 @@ export function requestHead(method: string, path: string, authority: string, hea
   let text = `${method} ${path} HTTP/1.1\r\nhost: ${authority}\r\n`;
   for (const name in headers) {
     if (OWN.has(name)) continue;
+    if (!isToken(name)) throw new HeaderValueError(`invalid header name ${JSON.stringify(name)}`);
     const value = headers[name]!;
     if (typeof value === "string") {
       if (UNSAFE.test(value)) throw new HeaderValueError(`invalid value for header ${name}`);
