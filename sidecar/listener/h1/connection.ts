@@ -17,7 +17,7 @@ const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 
 export interface Http1ConnectionOptions {
   maxHeaderSize: number;
-  /** Idle time allowed between requests (keep-alive). */
+  /** Idle time allowed between requests (keep-alive), and between reads of a request body. */
   keepAliveTimeoutMs: number;
   /** Time allowed to send a whole request head (slow-header clients). */
   headersTimeoutMs: number;
@@ -74,8 +74,10 @@ export class Http1Connection implements Exchange {
     });
     // A socket's timer fires once and is not re-armed by later activity, so one that fires while
     // a request is in progress is set again; else a connection idle after a slow exchange stays open.
+    // A client silent that long in the middle of its request body (the socket not paused by us)
+    // is gone too, as node:http's requestTimeout and nginx's client_body_timeout have it.
     socket.on("timeout", () => {
-      if (!this.head) this.close();
+      if (!this.head || (!this.requestDone && !socket.isPaused())) this.close();
       else socket.setTimeout(opts.keepAliveTimeoutMs);
     });
     socket.setTimeout(opts.keepAliveTimeoutMs);

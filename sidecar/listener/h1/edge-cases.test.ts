@@ -354,3 +354,32 @@ describe("HTTP/1.1 listener answer checks", () => {
     }
   });
 });
+
+describe("HTTP/1.1 listener stalled bodies", () => {
+  it("a client silent for the idle timeout in the middle of its body is cut off; the handler's stream errors", async () => {
+    const { Http1Connection } = await import("./connection.js");
+    let seen: Error | undefined;
+    const server = net.createServer((socket) => {
+      new Http1Connection(socket, {
+        maxHeaderSize: 1024,
+        keepAliveTimeoutMs: 100,
+        headersTimeoutMs: 1000,
+        draining: () => false,
+        onRequest: (_head, body, ex) => {
+          body!.on("data", () => {});
+          body!.on("error", (err) => (seen = err));
+          body!.on("end", () => ex.respond({ status: 200, headers: {}, body: null }));
+        },
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    closers.push(() => server.close());
+    const port = (server.address() as net.AddressInfo).port;
+    const t0 = Date.now();
+    const { out, closedByServer } = await talk(port, ["POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabcd"], { ms: 900 });
+    expect(closedByServer).toBe(true);
+    expect(out).toBe("");
+    expect(seen).toBeDefined();
+    expect(Date.now() - t0).toBeLessThan(500);
+  });
+});
