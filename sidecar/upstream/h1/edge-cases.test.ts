@@ -213,3 +213,29 @@ describe("H1 client edge cases", () => {
     expect(heads).toHaveLength(1);
   });
 });
+
+describe("H1 client behind the HTTP/1.1 listener", () => {
+  it("an upstream answer with both Transfer-Encoding and Content-Length reaches the client whole, never framed by the Content-Length", async () => {
+    const { MeshListener } = await import("../../listener/server.js");
+    const { createLogger } = await import("../../../shared/log.js");
+    const srv = await rawServer((s) => s.write("HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n14\r\n01234HTTP/1.1 200 OK\r\n0\r\n\r\n"));
+    const pool = poolTo(srv.port);
+    const listener = new MeshListener({ name: "t", host: "127.0.0.1", port: 0, handler: (req) => sendH1(pool, req, "app"), log: createLogger("t", { level: "error" }) });
+    const port = await listener.listen();
+    closers.push(() => listener.close());
+    const out = await new Promise<string>((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => s.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+      let got = "";
+      s.on("data", (d) => {
+        got += d.toString("latin1");
+        if (got.endsWith("0\r\n\r\n")) {
+          s.destroy();
+          resolve(got);
+        }
+      });
+      setTimeout(() => (s.destroy(), resolve(got)), 500);
+    });
+    expect(out).not.toContain("content-length");
+    expect(out).toContain("transfer-encoding: chunked\r\n\r\n14\r\n01234HTTP/1.1 200 OK\r\n0\r\n\r\n");
+  });
+});

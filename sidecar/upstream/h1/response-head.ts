@@ -87,8 +87,12 @@ export function parseResponseHead(head: string, method: string): ResponseHead {
   else if (te) {
     if (!chunked) throw new ProtocolError("unsupported transfer-encoding");
     // Transfer-Encoding overrides Content-Length; such a message may be an attempt to desync the
-    // connection, so it is not reused afterwards (RFC 9112 §6.3 item 3).
-    if (length !== undefined) keepAlive = false;
+    // connection, so it is not reused afterwards (RFC 9112 §6.3 item 3). The Content-Length goes
+    // too, as a proxy must: a downstream writer would announce it for the decoded (other) length.
+    if (length !== undefined) {
+      keepAlive = false;
+      delete headers["content-length"];
+    }
     framing = { kind: "chunked" };
   } else if (length !== undefined) framing = { kind: "length", length };
   else {
