@@ -47,8 +47,21 @@ class RequestBody extends Readable {
   }
 }
 
-export class Http1Connection implements Exchange {
+/**
+ * One request's handle on its connection. It answers that request only: a late or second
+ * respond() (from a handler that outlived its request) is dropped rather than taken as the
+ * answer to the next pipelined request.
+ */
+class RequestExchange implements Exchange {
   onClientGone?: () => void;
+  constructor(private readonly conn: Http1Connection) {}
+  respond(res: MeshResponse, onDone?: () => void): void {
+    this.conn.respondTo(this, res, onDone);
+  }
+}
+
+export class Http1Connection {
+  private exchange: RequestExchange | undefined;
   private pending: Buffer | undefined;
   private head: RequestHead | undefined;
   private decoder: BodyDecoder | undefined;
@@ -94,13 +107,18 @@ export class Http1Connection implements Exchange {
     this.socket.destroy();
     if (this.head && !this.responseFinished) {
       this.body?.destroy(Object.assign(new Error("client closed the connection"), { code: "ECONNRESET" }));
-      const gone = this.onClientGone;
-      this.onClientGone = undefined;
-      gone?.();
+      this.clientGone();
     }
   }
 
   private responseFinished = false;
+
+  /** Tells the current request's handler, once, that its client went away. */
+  private clientGone(): void {
+    const gone = this.exchange?.onClientGone;
+    if (this.exchange) this.exchange.onClientGone = undefined;
+    gone?.();
+  }
 
   private onData(chunk: Buffer): void {
     if (this.gone) return;
@@ -167,12 +185,12 @@ export class Http1Connection implements Exchange {
     this.head = head;
     this.responding = false;
     this.responseFinished = false;
-    this.onClientGone = undefined;
+    const exchange = (this.exchange = new RequestExchange(this));
     if (head.framing.kind === "none") {
       this.requestDone = true;
       this.body = undefined;
       this.decoder = undefined;
-      this.opts.onRequest(head, null, this);
+      this.opts.onRequest(head, null, exchange);
       return;
     }
     this.requestDone = false;
@@ -182,7 +200,7 @@ export class Http1Connection implements Exchange {
       if (!this.requestDone) socket.resume();
     });
     if (head.expectContinue && !head.http10) socket.write(CONTINUE, "latin1");
-    this.opts.onRequest(head, this.body, this);
+    this.opts.onRequest(head, this.body, exchange);
   }
 
   /** Feeds body bytes to the current request; returns the bytes after its end. */
@@ -203,8 +221,9 @@ export class Http1Connection implements Exchange {
     return buf.subarray(r.consumed);
   }
 
-  respond(res: MeshResponse, onDone?: () => void): void {
-    if (this.gone || this.responding) {
+  /** The current request's exchange answers (through RequestExchange.respond). */
+  respondTo(exchange: RequestExchange, res: MeshResponse, onDone?: () => void): void {
+    if (this.gone || this.responding || exchange !== this.exchange) {
       if (res.body && !Buffer.isBuffer(res.body)) res.body.destroy();
       return;
     }
@@ -285,7 +304,7 @@ export class Http1Connection implements Exchange {
     this.head = undefined;
     this.body = undefined;
     this.decoder = undefined;
-    this.onClientGone = undefined;
+    this.exchange = undefined;
     this.next();
   }
 
@@ -342,9 +361,7 @@ export class Http1Connection implements Exchange {
     this.linger();
     this.body?.destroy(err as Error);
     if (this.head && !this.responseFinished) {
-      const gone = this.onClientGone;
-      this.onClientGone = undefined;
-      gone?.();
+      this.clientGone();
     }
   }
 }

@@ -383,3 +383,52 @@ describe("HTTP/1.1 listener stalled bodies", () => {
     expect(Date.now() - t0).toBeLessThan(500);
   });
 });
+
+describe("HTTP/1.1 listener in-flight accounting", () => {
+  it("clients that go away while big answers (whole or streamed) are being written leave no in-flight exchange behind", async () => {
+    const big = Buffer.alloc(1 << 20, "z");
+    const { port, listener } = await listen(async (req) => ({ status: 200, headers: {}, body: req.path === "/whole" ? big : Readable.from([big, big]) }));
+    const runs: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++)
+      runs.push(
+        new Promise((resolve) => {
+          const s = net.connect(port, "127.0.0.1", () => s.write(`GET ${i % 2 ? "/whole" : "/stream"} HTTP/1.1\r\nHost: a\r\n\r\n`));
+          s.once("data", () => s.destroy());
+          s.on("error", () => {});
+          s.on("close", () => resolve());
+        }),
+      );
+    await Promise.all(runs);
+    await until(() => listener.inflight.size === 0);
+  });
+});
+
+describe("HTTP/1.1 listener exchanges", () => {
+  it("a second or late respond() of a request is dropped, never taken as the answer to the next pipelined request", async () => {
+    const { Http1Connection } = await import("./connection.js");
+    const server = net.createServer((socket) => {
+      new Http1Connection(socket, {
+        maxHeaderSize: 1024,
+        keepAliveTimeoutMs: 1000,
+        headersTimeoutMs: 1000,
+        draining: () => false,
+        onRequest: (head, _body, ex) => {
+          if (head.target === "/1") {
+            ex.respond({ status: 200, headers: {}, body: Buffer.from("first") });
+            ex.respond({ status: 500, headers: {}, body: Buffer.from("twice") });
+            // Once /2 is being handled: would answer it.
+            setTimeout(() => ex.respond({ status: 500, headers: {}, body: Buffer.from("stale") }), 5);
+          } else setTimeout(() => ex.respond({ status: 200, headers: {}, body: Buffer.from("second") }), 20);
+        },
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    closers.push(() => server.close());
+    const port = (server.address() as net.AddressInfo).port;
+    const { out } = await talk(port, ["GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"], { doneWhen: (o) => o.endsWith("second") });
+    expect(statuses(out)).toEqual([200, 200]);
+    expect(out).toMatch(/first[^]*second$/);
+    expect(out).not.toContain("stale");
+    expect(out).not.toContain("twice");
+  });
+});
