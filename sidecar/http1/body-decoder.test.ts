@@ -18,7 +18,7 @@ function feed(decoder: BodyDecoder, wire: Buffer, step: number): { body: string;
   return { body, done: decoder.done, rest };
 }
 
-const CHUNKED = Buffer.from("5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\nNEXT");
+const CHUNKED = Buffer.from('5;ext=1\r\nhello\r\n6 ; q="a b"\r\n world\r\n0\r\nX: t\r\nY:\tu\r\n\r\nNEXT');
 
 describe("BodyDecoder", () => {
   it.each([1, 2, 3, 7, 1000])("decodes chunked bodies with extensions and trailers, read %i bytes at a time", (step) => {
@@ -37,6 +37,11 @@ describe("BodyDecoder", () => {
     ["a non-hex size", "zz\r\n"],
     ["a missing CRLF after the data", "3\r\nabcX\r\n"],
     ["a size line that never ends", "1".repeat(5000)],
+    ["a size that would overflow", "fffffffffffff\r\nx"],
+    ["a bare CR in a chunk extension", "1;a\rb\r\nx\r\n0\r\n\r\n"],
+    ["a bare CR in a trailer", "0\r\nX: a\rb\r\n\r\n"],
+    ["a trailer line without a colon", "0\r\nnot a field\r\n\r\n"],
+    ["a bare LF ending a trailer", "0\r\nX: a\n\r\n"],
   ])("refuses %s", (_what, wire) => {
     expect(() => feed(new BodyDecoder({ kind: "chunked" }), Buffer.from(wire), 1000)).toThrow(ProtocolError);
   });

@@ -12,6 +12,15 @@ export type Framing =
   | { kind: "close" };
 
 const MAX_CHUNK_LINE = 4096;
+/**
+ * Hex size (12 digits at most: no overflow), then extensions. Trailer fields are name ":" value.
+ * Both are dropped, yet a bare CR or other CTL in them is refused, as llhttp does: a next hop
+ * reading them differently could end the body elsewhere.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+const SIZE_LINE = /^([0-9a-fA-F]{1,12})(?:[ \t]*;[^\x00-\x08\x0a-\x1f\x7f]*)?\r\n$/;
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+const TRAILER_FIELD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*$/;
 const MAX_TRAILERS = 16 * 1024;
 
 const enum State {
@@ -75,7 +84,7 @@ export class BodyDecoder {
           i = end;
           if (this.line.length > MAX_CHUNK_LINE) throw new ProtocolError("chunk size line too long");
           if (nl < 0) break;
-          const m = /^([0-9a-fA-F]{1,12})(?:[ \t]*;[^\r\n]*)?\r\n$/.exec(this.line);
+          const m = SIZE_LINE.exec(this.line);
           if (!m) throw new ProtocolError("malformed chunk size");
           this.line = "";
           this.remaining = parseInt(m[1]!, 16);
@@ -112,7 +121,10 @@ export class BodyDecoder {
           if (this.line === "\r\n" || this.line.endsWith("\r\n\r\n")) {
             this.line = "";
             this.state = State.Done;
-          } else if (!this.line.endsWith("\r\n")) throw new ProtocolError("malformed trailer line");
+          } else {
+            const prev = this.line.lastIndexOf("\r\n", this.line.length - 3);
+            if (!this.line.endsWith("\r\n") || !TRAILER_FIELD.test(this.line.slice(prev < 0 ? 0 : prev + 2, -2))) throw new ProtocolError("malformed trailer line");
+          }
           break;
         }
       }

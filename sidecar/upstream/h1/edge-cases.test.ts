@@ -239,3 +239,27 @@ describe("H1 client behind the HTTP/1.1 listener", () => {
     expect(out).toContain("transfer-encoding: chunked\r\n\r\n14\r\n01234HTTP/1.1 200 OK\r\n0\r\n\r\n");
   });
 });
+
+describe("H1 client stale keep-alive resend", () => {
+  it("resends idempotent requests with a replayable body (PUT buffered, DELETE) but not POST, even buffered", async () => {
+    let n = 0;
+    // Answers the first request of each connection, then hangs up on the next without a word.
+    const server = net.createServer((s) => {
+      s.on("error", () => {});
+      let served = false;
+      s.on("data", () => {
+        if (served) return void s.destroy();
+        served = true;
+        s.write(`HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\n${++n % 10}`);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    closers.push(() => server.close());
+    const pool = poolTo((server.address() as net.AddressInfo).port);
+    const data = { kind: "buffered" as const, data: Buffer.from("x") };
+    await send(pool);
+    expect((await send(pool, { method: "PUT", body: data })).body).toBe("2");
+    expect((await send(pool, { method: "DELETE" })).body).toBe("3");
+    await expect(send(pool, { method: "POST", body: data })).rejects.toMatchObject({ code: "ECONNRESET" });
+  });
+});
