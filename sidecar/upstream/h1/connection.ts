@@ -50,11 +50,18 @@ export class H1Connection {
   private req: H1Request | undefined;
   private aborted = false;
 
+  /**
+   * `readTimeoutMs`: how long an exchange may go without a byte from the server (waiting for the
+   * head, or between body reads), as undici's headersTimeout/bodyTimeout: a server that took the
+   * request and went silent must not hold the exchange (and the downstream client) forever.
+   */
   constructor(
     readonly socket: Socket,
     private readonly events: ConnectionEvents,
+    private readonly readTimeoutMs = 300_000,
   ) {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("timeout", () => this.onTimeout());
     socket.on("end", () => this.onEnd());
     socket.on("error", (err) => this.fail(err));
     socket.on("close", () => this.fail(new UpstreamClosedError("upstream closed the connection")));
@@ -81,6 +88,7 @@ export class H1Connection {
     this.requestDone = false;
     this.responseDone = false;
     this.req = req;
+    this.socket.setTimeout(this.readTimeoutMs);
     handler.onStart?.((err) => this.abort(err));
     if (this.gone) return;
     let head;
@@ -111,6 +119,7 @@ export class H1Connection {
 
   /** Idle connections close after `ms` unused. They keep reading: a server's close is seen at once. */
   park(ms: number, onTimeout: () => void): void {
+    this.socket.setTimeout(0);
     if (this.socket.isPaused()) this.socket.resume();
     this.idleTimer = setTimeout(onTimeout, ms);
     this.idleTimer.unref();
@@ -226,6 +235,16 @@ export class H1Connection {
       return undefined;
     }
     return rest;
+  }
+
+  private onTimeout(): void {
+    if (!this.handler || this.responseDone) return;
+    // Paused because the reader of the body is slow: the server is not the one silent. (A socket
+    // timer fires once; it is set again.)
+    if (this.socket.isPaused()) return void this.socket.setTimeout(this.readTimeoutMs);
+    this.aborted = true; // a request the server may be working on is not sent again
+    const what = this.head ? "body" : "headers";
+    this.fail(Object.assign(new Error(`upstream sent no ${what} bytes for ${this.readTimeoutMs} ms`), { code: this.head ? "UND_ERR_BODY_TIMEOUT" : "UND_ERR_HEADERS_TIMEOUT" }));
   }
 
   private onEnd(): void {

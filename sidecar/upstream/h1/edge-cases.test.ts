@@ -38,7 +38,7 @@ async function rawServer(onRequest: (s: net.Socket, head: string, n: number) => 
   return { port: (server.address() as net.AddressInfo).port, connections: () => connections };
 }
 
-function poolTo(port: number, opts: { maxConnections?: number; keepAliveTimeoutMs?: number } = {}): H1Pool {
+function poolTo(port: number, opts: { maxConnections?: number; keepAliveTimeoutMs?: number; readTimeoutMs?: number } = {}): H1Pool {
   const pool = new H1Pool({ connect: (done) => connectTcp("127.0.0.1", port, done), ...opts });
   closers.push(() => void pool.destroy());
   return pool;
@@ -261,5 +261,25 @@ describe("H1 client stale keep-alive resend", () => {
     expect((await send(pool, { method: "PUT", body: data })).body).toBe("2");
     expect((await send(pool, { method: "DELETE" })).body).toBe("3");
     await expect(send(pool, { method: "POST", body: data })).rejects.toMatchObject({ code: "ECONNRESET" });
+  });
+});
+
+describe("H1 client read timeout", () => {
+  it("a server silent after taking the request (before the head, or mid-body) fails the exchange; an idle pooled connection is not cut by it", async () => {
+    const srv = await rawServer((s, head) => {
+      if (head.startsWith("GET /silent")) return;
+      if (head.startsWith("GET /stall")) return void s.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc");
+      s.write(OK);
+    });
+    const pool = poolTo(srv.port, { readTimeoutMs: 100 });
+    const t0 = Date.now();
+    await expect(send(pool, { path: "/silent" })).rejects.toMatchObject({ code: "UND_ERR_HEADERS_TIMEOUT" });
+    expect(Date.now() - t0).toBeLessThan(400);
+    await expect(send(pool, { path: "/stall" })).rejects.toMatchObject({ code: "UND_ERR_BODY_TIMEOUT" });
+    expect((await send(pool)).body).toBe("ok");
+    await new Promise((r) => setTimeout(r, 200)); // parked longer than the read timeout
+    expect(pool.size).toBe(1);
+    expect((await send(pool)).body).toBe("ok");
+    expect(srv.connections()).toBe(3);
   });
 });

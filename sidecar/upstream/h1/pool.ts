@@ -15,6 +15,8 @@ export interface H1PoolOptions {
   /** Max connections; requests beyond it wait in order. Unlimited when unset. */
   maxConnections?: number;
   keepAliveTimeoutMs?: number;
+  /** Longest silence from the server during an exchange (head, then between body reads); 300 s as undici. */
+  readTimeoutMs?: number;
 }
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
@@ -94,7 +96,7 @@ export class H1Pool {
         idle: (c, serverTimeoutMs) => this.onIdle(c, serverTimeoutMs),
         closed: (c) => this.onClosed(c),
         resend: (r, h) => this.resend(r, h),
-      });
+      }, this.opts.readTimeoutMs);
       this.all.add(conn);
       conn.start(req, handler);
     });
