@@ -5,6 +5,7 @@ import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { Cancellation } from "../core/cancel.js";
 import { MeshError, type Handler, type MeshRequest, type RequestBody } from "../core/handler.js";
+import { isValidAuthority } from "./authority.js";
 import { newContext } from "./context.js";
 import { errorReply } from "./errors.js";
 import { Http1Connection, type Exchange } from "./h1/connection.js";
@@ -28,12 +29,6 @@ export interface Http1Limits {
 }
 
 const ABSOLUTE = /^https?:\/\/([^/?#]*)([^#]*)/i;
-/**
- * uri-host [":" port] characters (RFC 9110 §7.2, RFC 3986 §3.2.2): routing and the app must read
- * the same host, so a space, "/", "\\", "@" (userinfo) or a byte outside ASCII is refused (400)
- * rather than passed on for another parser to split its own way.
- */
-const AUTHORITY = /^[A-Za-z0-9\-._~%!$&'()*+,;=:[\]]+$/;
 
 const CLIENT_GONE = new MeshError(499, "TSMESH_ERR_CLIENT_CLOSED", "downstream closed the request", {}, "reset");
 
@@ -76,7 +71,7 @@ export function serveHttp1(socket: Socket, opts: DownstreamOptions, limits: Http
         fail(exchange, new MeshError(400, "TSMESH_ERR_BAD_REQUEST", "request has no Host header"));
         return;
       }
-      if (!AUTHORITY.test(authority)) {
+      if (!isValidAuthority(authority)) {
         fail(exchange, new MeshError(400, "TSMESH_ERR_BAD_REQUEST", "invalid Host"));
         return;
       }

@@ -3,6 +3,7 @@
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { dropBody, MeshError, type HeaderMap, type MeshRequest, type MeshResponse } from "../core/handler.js";
 import { Cancellation } from "../core/cancel.js";
+import { isValidAuthority } from "./authority.js";
 import { newContext } from "./context.js";
 import { errorReply } from "./errors.js";
 import { endToEndHeaders, responseHeaders } from "./headers.js";
@@ -104,6 +105,10 @@ export function http2StreamListener(
     const acceptsTrailers = grpc || (typeof te === "string" && te.includes("trailers"));
     if (authority === "") {
       fail(stream, new MeshError(400, "TSMESH_ERR_BAD_REQUEST", "request has no :authority"), grpc);
+      return;
+    }
+    if (!isValidAuthority(authority)) {
+      fail(stream, new MeshError(400, "TSMESH_ERR_BAD_REQUEST", "invalid :authority"), grpc);
       return;
     }
     inflight.start();

@@ -71,6 +71,12 @@ function h2get(port: number, authority: string, path: string): Promise<{ status:
 }
 
 describe("HTTP/2 and gRPC through the mesh", () => {
+  it("an HTTP/2 :authority with userinfo is refused (400), as a Host header is over HTTP/1.1", async () => {
+    const res = await h2get(a.outbound, "evil@web", "/");
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ code: "TSMESH_ERR_BAD_REQUEST" });
+  });
+
   it("HTTP/2 to a service whose app speaks only HTTP/1.1 is translated at its sidecar; gRPC to it is UNAVAILABLE", async () => {
     for (const path of ["/first", "/second"]) {
       const res = await h2get(a.outbound, "legacy", path);
