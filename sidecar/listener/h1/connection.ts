@@ -72,6 +72,8 @@ export class Http1Connection {
   private responding = false;
   private headStartedAt = 0;
   private gone = false;
+  /** The client half-closed: no more requests will come. */
+  private peerEnded = false;
 
   constructor(
     readonly socket: Socket,
@@ -80,10 +82,14 @@ export class Http1Connection {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", () => this.close());
     socket.on("close", () => this.close());
+    // A client may half-close (FIN) once it has sent its requests and still read the answers, as
+    // node:http and Envoy allow: our side stays open until they are written (allowHalfOpen), then
+    // closes. A FIN in the middle of a request body cuts that request off.
+    socket.allowHalfOpen = true;
     socket.on("end", () => {
-      // The net.Server is not allowHalfOpen (as node:http's default): after the client's FIN Node
-      // ends our side too, so a request in progress is cut off ('close' tells its handler).
-      if (!this.head) this.close();
+      this.peerEnded = true;
+      // Idle or mid-head: nothing more can come. Waiting for a drain: the kept requests go first.
+      if (this.head ? !this.requestDone : !this.waitingForDrain) this.close();
     });
     // A socket's timer fires once and is not re-armed by later activity, so one that fires while
     // a request is in progress is set again; else a connection idle after a slow exchange stays open.
@@ -319,6 +325,11 @@ export class Http1Connection {
       } catch (err) {
         this.refuse(err);
       }
+    }
+    // Half-closed and every request it sent is answered: close our side too.
+    if (this.peerEnded && !this.head && !this.gone) {
+      this.gone = true;
+      this.socket.end();
     }
   }
 
