@@ -3,10 +3,10 @@
 import tls from "node:tls";
 import type { TlsState } from "../config/tls-material.js";
 import type { Endpoint } from "../core/handler.js";
+import { whenConnected } from "./connect-bounded.js";
 import { connectFailure } from "./errors.js";
 import { expectIdentity, PeerIdentityError, serverNameFor } from "./peer-identity.js";
 
-export const CONNECT_TIMEOUT_MS = 5000;
 
 export type TlsSource = () => TlsState | undefined;
 
@@ -26,20 +26,14 @@ export function connectMtls(ep: Endpoint, tlsState: TlsSource, alpn: string[], d
     checkServerIdentity: expectIdentity(ep.identity),
   });
   socket.setNoDelay(true);
-  let settled = false;
-  const timer = setTimeout(() => socket.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), CONNECT_TIMEOUT_MS);
-  socket.once("secureConnect", () => {
-    clearTimeout(timer);
-    settled = true;
-    done(null, socket);
-  });
-  socket.once("error", (err: NodeJS.ErrnoException) => {
-    clearTimeout(timer);
-    if (settled) return;
-    settled = true;
-    socket.destroy();
-    if (err instanceof PeerIdentityError) done(connectFailure(`${ep.address}: ${err.message}`, err.code), null);
-    else done(connectFailure(`cannot connect to ${ep.address}: ${err.code ?? err.message}`), null);
-  });
+  whenConnected(
+    socket,
+    "secureConnect",
+    (s) => done(null, s),
+    (err) => {
+      if (err instanceof PeerIdentityError) done(connectFailure(`${ep.address}: ${err.message}`, err.code), null);
+      else done(connectFailure(`cannot connect to ${ep.address}: ${err.code ?? err.message}`), null);
+    },
+  );
   return socket;
 }
