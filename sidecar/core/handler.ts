@@ -1,7 +1,7 @@
 // The data path as a stack of layers (linkerd2-proxy / tower style): every concern (route, retry,
 // timeout, circuit breaker, fault, authz, tracing, metrics) is a Middleware wrapping the next
 // Handler; listeners build their stack explicitly with compose().
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import type { CancelSignal } from "./cancel.js";
 import type { DestinationPolicySpec } from "../../shared/schema/destination-policy.js";
 import type { RouteRule } from "../../shared/schema/http-route.js";
@@ -26,6 +26,8 @@ export interface MeshRequest {
   protocol: "http/1.1" | "h2";
   /** Aborted when the downstream client goes away. */
   signal: CancelSignal;
+  /** HTTP/1.1 protocol upgrade asked for (`Upgrade: websocket` with `Connection: upgrade`). */
+  upgrade?: string;
 }
 
 export interface MeshResponse {
@@ -38,6 +40,8 @@ export interface MeshResponse {
   body: Readable | Buffer | null;
   /** HTTP/2 trailers (gRPC status), resolved when the body ends. */
   trailers?: Promise<HeaderMap>;
+  /** After a 101 to an upgrade request: the upstream connection, now a raw tunnel. */
+  upgraded?: { socket: Duplex; protocol: string; head: Buffer };
 }
 
 /** Routing levels (linkerd2-proxy): logical service -> concrete backend -> one endpoint. */

@@ -94,10 +94,11 @@ export function serveHttp1(socket: Socket, opts: DownstreamOptions, limits: Http
         headers: endToEndHeaders(head.headers),
         body: requestBody(head, body),
         protocol: "http/1.1",
+        upgrade: head.upgrade,
         signal: cancel,
       };
       handler(meshReq, newContext(peer)).then(
-        (out) => exchange.respond({ status: out.status, headers: responseHeaders(out.headers), body: out.body }, end),
+        (out) => exchange.respond({ status: out.status, headers: responseHeaders(out.headers), body: out.body, upgraded: out.upgraded }, end),
         (err: unknown) => {
           onError?.(err, meshReq);
           fail(exchange, err, end);

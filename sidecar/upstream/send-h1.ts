@@ -3,6 +3,7 @@
 // http-proxy's 10k) on the 2-core dev host, 2026-11-27 (.lab experiments, test/bench/dataplane.ts
 // for the whole sidecar): undici validates, re-parses and wraps every header per request, in
 // layers a proxy that already has parsed headers does not need.
+import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import type { MeshRequest, MeshResponse } from "../core/handler.js";
 import type { ExchangeHandler } from "./h1/exchange.js";
@@ -74,6 +75,17 @@ class Exchange implements ExchangeHandler {
     if (signal.aborted) abort(signal.reason instanceof Error ? signal.reason : new ClientGone());
   }
 
+  onUpgrade(head: ResponseHead, socket: Socket, rest: Buffer): void {
+    if (this.settled) {
+      socket.destroy();
+      return;
+    }
+    this.settled = true;
+    this.unlisten();
+    const protocol = head.headers.upgrade;
+    this.resolve({ status: 101, headers: head.headers, body: null, upgraded: { socket, protocol: typeof protocol === "string" ? protocol : this.req.upgrade!, head: rest } });
+  }
+
   onWhole(head: ResponseHead, body: Buffer | null): void {
     if (this.settled) return;
     this.settled = true;
@@ -120,6 +132,6 @@ class Exchange implements ExchangeHandler {
 export function sendH1(pool: H1Pool, req: MeshRequest, target: string): Promise<MeshResponse> {
   if (req.signal.aborted) return Promise.reject(upstreamError(req.signal.reason, req.signal, target));
   return new Promise((resolve, reject) => {
-    pool.dispatch({ method: req.method, path: req.path, authority: req.authority, headers: req.headers, body: req.body }, new Exchange(req, target, resolve, reject));
+    pool.dispatch({ method: req.method, path: req.path, authority: req.authority, headers: req.headers, body: req.body, upgrade: req.upgrade }, new Exchange(req, target, resolve, reject));
   });
 }

@@ -2,7 +2,7 @@
 // the app; gRPC unary, status and server-streaming with grpc-js on both ends.
 import http from "node:http";
 import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceIdentity } from "../../shared/identity.js";
 import { startEchoApp, type EchoReply, type TestApp } from "../harness/apps.js";
@@ -28,6 +28,12 @@ beforeAll(async () => {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => res.end(`h1 app: ${req.method} ${req.url} http/${req.httpVersion} ${body}`));
+  });
+  // Protocol upgrades (as WebSocket does): 101, then the app echoes every byte back.
+  legacyApp.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: ${req.headers.upgrade}\r\nconnection: Upgrade\r\nx-path: ${req.url}\r\n\r\n`);
+    if (head.length > 0) socket.write(head);
+    socket.pipe(socket);
   });
   await new Promise<void>((r) => legacyApp.listen(0, "127.0.0.1", r));
   [web, rpc, legacy] = await Promise.all([
@@ -71,6 +77,26 @@ function h2get(port: number, authority: string, path: string): Promise<{ status:
 }
 
 describe("HTTP/2 and gRPC through the mesh", () => {
+  it("an HTTP/1.1 protocol upgrade (WebSocket-style) goes through both sidecars and becomes a two-way tunnel", async () => {
+    const s = net.connect(a.outbound, "127.0.0.1");
+    let got = "";
+    s.on("data", (d: Buffer) => (got += d.toString("latin1")));
+    await new Promise((r) => s.once("connect", r));
+    s.write("GET /chat HTTP/1.1\r\nHost: legacy\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n");
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    await until(() => got.includes("\r\n\r\n"));
+    expect(got).toMatch(/^HTTP\/1\.1 101 /);
+    expect(got.toLowerCase()).toContain("upgrade: echo");
+    expect(got).toContain("x-path: /chat");
+    const afterHead = got.length;
+    s.write("ping over the tunnel");
+    await until(() => got.length >= afterHead + 20);
+    expect(got.slice(afterHead)).toBe("ping over the tunnel");
+    s.destroy();
+  });
+
   it("an HTTP/2 :authority with userinfo is refused (400), as a Host header is over HTTP/1.1", async () => {
     const res = await h2get(a.outbound, "evil@web", "/");
     expect(res.status).toBe(400);

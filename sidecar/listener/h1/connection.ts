@@ -9,10 +9,13 @@ import type { Socket } from "node:net";
 import type { MeshResponse } from "../../core/handler.js";
 import { BodyDecoder } from "../../http1/body-decoder.js";
 import { LAST_CHUNK, writeChunk } from "../../http1/chunked.js";
+import { isToken } from "../../http1/syntax.js";
 import { parseRequestHead, RequestError, type RequestHead } from "./request-head.js";
 import { responseHead } from "./response-head.js";
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
+/** A CR, LF or NUL in a value would inject header lines. */
+const UNSAFE_VALUE = /[\r\n\0]/;
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 
 export interface Http1ConnectionOptions {
@@ -234,6 +237,10 @@ export class Http1Connection {
       return;
     }
     this.responding = true;
+    if (res.upgraded) {
+      this.tunnel(res, res.upgraded, onDone);
+      return;
+    }
     const head = this.head!;
     const status = res.status;
     const bodiless = head.method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
@@ -296,6 +303,48 @@ export class Http1Connection {
       socket.write(chunked ? LAST_CHUNK : "", "latin1", onDone);
       this.finish(closeAfter || text.framing === "close");
     });
+  }
+
+  /**
+   * 101 from upstream to an upgrade request (WebSocket): answer it, then the connection is a byte
+   * pipe to the upstream's socket in both directions, half-closes passed on, until both close.
+   */
+  private tunnel(res: MeshResponse, up: NonNullable<MeshResponse["upgraded"]>, onDone?: () => void): void {
+    this.gone = true; // no more HTTP on this connection
+    this.responseFinished = true;
+    const socket = this.socket;
+    for (const event of ["data", "end", "timeout"]) socket.removeAllListeners(event);
+    socket.setTimeout(0);
+    let text = "HTTP/1.1 101 Switching Protocols\r\n";
+    try {
+      for (const name in res.headers) {
+        const value = res.headers[name]!;
+        if (!isToken(name)) throw new Error(`invalid header name ${name}`);
+        for (const v of typeof value === "string" ? [value] : value) {
+          if (UNSAFE_VALUE.test(v)) throw new Error(`invalid value for header ${name}`);
+          text += `${name}: ${v}\r\n`;
+        }
+      }
+      if (UNSAFE_VALUE.test(up.protocol)) throw new Error("invalid upgrade protocol");
+    } catch {
+      up.socket.destroy();
+      socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n", "latin1");
+      onDone?.();
+      return;
+    }
+    socket.write(`${text}connection: upgrade\r\nupgrade: ${up.protocol}\r\n\r\n`, "latin1");
+    if (up.head.length > 0) socket.write(up.head);
+    if (this.pending) up.socket.write(this.pending); // bytes the client sent right after its request
+    this.pending = undefined;
+    let open = 2;
+    const closed = () => {
+      if (--open === 0) onDone?.();
+    };
+    socket.once("close", () => (up.socket.destroy(), closed()));
+    up.socket.once("close", () => (socket.destroy(), closed()));
+    up.socket.on("error", () => socket.destroy());
+    socket.pipe(up.socket);
+    up.socket.pipe(socket);
   }
 
   /** The response is written: next request, or close. */

@@ -21,6 +21,8 @@ export interface RequestHead {
   keepAlive: boolean;
   /** `Expect: 100-continue`: the client waits for a 100 before sending the body. */
   expectContinue: boolean;
+  /** The protocol of `Upgrade` when `Connection: upgrade` asks for it (WebSocket). */
+  upgrade?: string;
 }
 
 /** A request the listener answers with `status` (400, 501) and then closes the connection. */
@@ -109,5 +111,8 @@ export function parseRequestHead(head: string): RequestHead {
     framing = { kind: "chunked" };
   } else if (length !== undefined && length > 0) framing = { kind: "length", length };
   const keepAlive = http10 ? /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(connection) : !/(?:^|,)\s*close\s*(?:,|$)/.test(connection);
-  return { method, target, http10, headers, framing, keepAlive, expectContinue };
+  // A protocol upgrade (WebSocket) asked for on a bodiless HTTP/1.1 request.
+  const up = headers.upgrade;
+  const upgrade = !http10 && framing.kind === "none" && typeof up === "string" && up !== "" && /(?:^|,)\s*upgrade\s*(?:,|$)/.test(connection) ? up : undefined;
+  return { method, target, http10, headers, framing, keepAlive, expectContinue, upgrade };
 }

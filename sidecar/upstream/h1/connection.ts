@@ -93,7 +93,7 @@ export class H1Connection {
     if (this.gone) return;
     let head;
     try {
-      head = requestHead(req.method, req.path, req.authority, req.headers, req.body);
+      head = requestHead(req.method, req.path, req.authority, req.headers, req.body, req.upgrade);
     } catch (err) {
       this.aborted = true; // a request refused here would be refused again: never resent
       this.fail(err as Error);
@@ -215,7 +215,13 @@ export class H1Connection {
     if (head.status < 200) {
       // 100 Continue / 103 Early Hints: informational, the real response follows. 101 would
       // switch protocols, which the sidecar does not proxy over HTTP/1.1.
-      if (head.status === 101) throw new ProtocolError("upstream switched protocols");
+      if (head.status === 101) {
+        const handler = this.handler!;
+        if (!this.req?.upgrade || !handler.onUpgrade) throw new ProtocolError("upstream switched protocols unasked");
+        this.detach();
+        handler.onUpgrade(head, this.socket, rest);
+        return undefined;
+      }
       return rest;
     }
     this.head = head;
@@ -273,6 +279,20 @@ export class H1Connection {
     this.handler = undefined;
     this.req = undefined;
     this.events.idle(this, this.head!.keepAliveTimeoutMs);
+  }
+
+  /** After a 101: the socket is no longer an HTTP connection of the pool's but a raw tunnel. */
+  private detach(): void {
+    this.gone = true;
+    this.responseDone = true;
+    this.handler = undefined;
+    this.req = undefined;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    const socket = this.socket;
+    socket.setTimeout(0);
+    for (const event of ["data", "end", "error", "close", "timeout"]) socket.removeAllListeners(event);
+    socket.on("error", () => {}); // the tunnel's owner handles failures through 'close'
+    this.events.closed(this);
   }
 
   private abort(err: Error): void {

@@ -1,5 +1,6 @@
 // What the HTTP/1.1 client is given (a request) and how it reports back (handler callbacks, in
 // order: onStart, onHeaders, onData*, onComplete | onError), as undici's dispatch handlers do.
+import type { Socket } from "node:net";
 import type { HeaderMap, RequestBody } from "../../core/handler.js";
 import type { ResponseHead } from "./response-head.js";
 
@@ -10,6 +11,8 @@ export interface H1Request {
   authority: string;
   headers: HeaderMap;
   body: RequestBody;
+  /** Protocol to switch to (sent as `Connection: upgrade` + `Upgrade`). */
+  upgrade?: string;
 }
 
 export interface ExchangeHandler {
@@ -22,6 +25,11 @@ export interface ExchangeHandler {
    * called instead of onHeaders/onData/onComplete. Without it, every body is streamed.
    */
   onWhole?(head: ResponseHead, body: Buffer | null): void;
+  /**
+   * 101 to an upgrade request: the connection leaves the pool and is the caller's, as a raw
+   * tunnel; `rest` holds bytes the server already sent after the head.
+   */
+  onUpgrade?(head: ResponseHead, socket: Socket, rest: Buffer): void;
   /** Final (non-1xx) response head. Return false to pause reading until `resume` is called. */
   onHeaders(head: ResponseHead, resume: () => void): boolean;
   /** Body bytes; return false to pause reading until `resume` is called. */

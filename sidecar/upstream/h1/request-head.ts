@@ -25,7 +25,7 @@ export interface RequestHead {
   length?: number;
 }
 
-export function requestHead(method: string, path: string, authority: string, headers: HeaderMap, body: RequestBody): RequestHead {
+export function requestHead(method: string, path: string, authority: string, headers: HeaderMap, body: RequestBody, upgrade?: string): RequestHead {
   // Neither may hold whitespace or other CTLs either: a server reading "GET /a\tb HTTP/1.1" or a
   // Host with a space its own way is a request line the two disagree on.
   if (BAD_TARGET.test(path) || BAD_TARGET.test(authority)) throw new HeaderValueError("invalid request target or authority");
@@ -43,6 +43,10 @@ export function requestHead(method: string, path: string, authority: string, hea
         if (UNSAFE.test(v)) throw new HeaderValueError(`invalid value for header ${name}`);
         text += `${name}: ${v}\r\n`;
       }
+  }
+  if (upgrade !== undefined) {
+    if (!isToken(upgrade.split("/")[0]!) || UNSAFE.test(upgrade)) throw new HeaderValueError("invalid upgrade protocol");
+    text += `connection: upgrade\r\nupgrade: ${upgrade}\r\n`;
   }
   let chunked = false;
   let streamLength: number | undefined;
