@@ -108,9 +108,10 @@ export function bodyStream(res: MeshResponse): Readable | undefined {
   return b === null || Buffer.isBuffer(b) ? undefined : b;
 }
 
-/** Gives up on a response nobody will read (a stream body is destroyed; nothing to do otherwise). */
+/** Gives up on a response nobody will read: a stream body or an upgraded tunnel is destroyed. */
 export function dropBody(res: MeshResponse): void {
   bodyStream(res)?.destroy();
+  res.upgraded?.socket.destroy();
 }
 
 /** Error a layer throws to make the listener answer with a specific status (e.g. 503 overflow). */

@@ -30,6 +30,7 @@ const DISCARD_MAX_MS = 1000;
  * timeout): drains a small body so the connection can be reused, destroys a large or slow one.
  */
 export function discardResponse(res: MeshResponse): void {
+  res.upgraded?.socket.destroy(); // a tunnel nobody will use
   const body = bodyStream(res);
   if (!body || body.destroyed) return;
   body.on("error", () => {});
