@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../../shared/log.js";
 import type { Handler, MeshRequest, MeshResponse } from "../../core/handler.js";
 import { MeshListener } from "../server.js";
+import { Http1Connection, type Http1ConnectionOptions } from "./connection.js";
 
 const closers: (() => void)[] = [];
 afterEach(() => closers.splice(0).forEach((c) => c()));
@@ -27,6 +28,21 @@ function readAll(req: MeshRequest): Promise<string> {
     stream.on("end", () => resolve(s));
     stream.on("error", reject);
   });
+}
+
+/**
+ * A bare Http1Connection server (no mesh stack): `onRequest` answers. Resolves each server-side
+ * socket's close in `closed`.
+ */
+async function bare(onRequest: Http1ConnectionOptions["onRequest"], keepAliveTimeoutMs = 300): Promise<{ port: number; closed: Promise<void>[] }> {
+  const closed: Promise<void>[] = [];
+  const server = net.createServer((socket) => {
+    closed.push(new Promise((r) => socket.once("close", () => r())));
+    new Http1Connection(socket, { maxHeaderSize: 1024, keepAliveTimeoutMs, headersTimeoutMs: 1000, draining: () => false, onRequest });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  closers.push(() => server.close());
+  return { port: (server.address() as net.AddressInfo).port, closed };
 }
 
 /** Echoes method, path and body. */
@@ -229,19 +245,7 @@ describe("HTTP/1.1 listener edge cases", () => {
   });
 
   it("an idle keep-alive connection is closed after the timeout; one busy longer than it is not cut", async () => {
-    const { Http1Connection } = await import("./connection.js");
-    const server = net.createServer((socket) => {
-      new Http1Connection(socket, {
-        maxHeaderSize: 1024,
-        keepAliveTimeoutMs: 100,
-        headersTimeoutMs: 1000,
-        draining: () => false,
-        onRequest: (_head, _body, ex) => setTimeout(() => ex.respond({ status: 200, headers: {}, body: Buffer.from("slow") }), 200),
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    closers.push(() => server.close());
-    const port = (server.address() as net.AddressInfo).port;
+    const { port } = await bare((_head, _body, ex) => setTimeout(() => ex.respond({ status: 200, headers: {}, body: Buffer.from("slow") }), 200), 100);
     const t0 = Date.now();
     const { out, closedByServer } = await talk(port, ["GET / HTTP/1.1\r\nHost: a\r\n\r\n"], { ms: 900 });
     expect(statuses(out)).toEqual([200]);
@@ -276,19 +280,6 @@ describe("HTTP/1.1 listener backpressure", () => {
 });
 
 describe("HTTP/1.1 listener connection teardown", () => {
-  /** A bare Http1Connection server; resolves each server-side socket's close. */
-  async function bare(onRequest: ConstructorParameters<typeof import("./connection.js").Http1Connection>[1]["onRequest"]) {
-    const { Http1Connection } = await import("./connection.js");
-    const closed: Promise<void>[] = [];
-    const server = net.createServer((socket) => {
-      closed.push(new Promise((r) => socket.once("close", () => r())));
-      new Http1Connection(socket, { maxHeaderSize: 1024, keepAliveTimeoutMs: 300, headersTimeoutMs: 1000, draining: () => false, onRequest });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    closers.push(() => server.close());
-    return { port: (server.address() as net.AddressInfo).port, closed };
-  }
-
   it("an early answer while the unread body has the socket paused still lets the socket close once the client does", async () => {
     const { port, closed } = await bare((_head, body, ex) => {
       // Answer only once the body stream is full (the socket is paused by backpressure).
@@ -358,24 +349,12 @@ describe("HTTP/1.1 listener answer checks", () => {
 
 describe("HTTP/1.1 listener stalled bodies", () => {
   it("a client silent for the idle timeout in the middle of its body is cut off; the handler's stream errors", async () => {
-    const { Http1Connection } = await import("./connection.js");
     let seen: Error | undefined;
-    const server = net.createServer((socket) => {
-      new Http1Connection(socket, {
-        maxHeaderSize: 1024,
-        keepAliveTimeoutMs: 100,
-        headersTimeoutMs: 1000,
-        draining: () => false,
-        onRequest: (_head, body, ex) => {
-          body!.on("data", () => {});
-          body!.on("error", (err) => (seen = err));
-          body!.on("end", () => ex.respond({ status: 200, headers: {}, body: null }));
-        },
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    closers.push(() => server.close());
-    const port = (server.address() as net.AddressInfo).port;
+    const { port } = await bare((_head, body, ex) => {
+      body!.on("data", () => {});
+      body!.on("error", (err) => (seen = err));
+      body!.on("end", () => ex.respond({ status: 200, headers: {}, body: null }));
+    }, 100);
     const t0 = Date.now();
     const { out, closedByServer } = await talk(port, ["POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabcd"], { ms: 900 });
     expect(closedByServer).toBe(true);
@@ -406,26 +385,14 @@ describe("HTTP/1.1 listener in-flight accounting", () => {
 
 describe("HTTP/1.1 listener exchanges", () => {
   it("a second or late respond() of a request is dropped, never taken as the answer to the next pipelined request", async () => {
-    const { Http1Connection } = await import("./connection.js");
-    const server = net.createServer((socket) => {
-      new Http1Connection(socket, {
-        maxHeaderSize: 1024,
-        keepAliveTimeoutMs: 1000,
-        headersTimeoutMs: 1000,
-        draining: () => false,
-        onRequest: (head, _body, ex) => {
-          if (head.target === "/1") {
-            ex.respond({ status: 200, headers: {}, body: Buffer.from("first") });
-            ex.respond({ status: 500, headers: {}, body: Buffer.from("twice") });
-            // Once /2 is being handled: would answer it.
-            setTimeout(() => ex.respond({ status: 500, headers: {}, body: Buffer.from("stale") }), 5);
-          } else setTimeout(() => ex.respond({ status: 200, headers: {}, body: Buffer.from("second") }), 20);
-        },
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    closers.push(() => server.close());
-    const port = (server.address() as net.AddressInfo).port;
+    const { port } = await bare((head, _body, ex) => {
+      if (head.target === "/1") {
+        ex.respond({ status: 200, headers: {}, body: Buffer.from("first") });
+        ex.respond({ status: 500, headers: {}, body: Buffer.from("twice") });
+        // Once /2 is being handled: would answer it.
+        setTimeout(() => ex.respond({ status: 500, headers: {}, body: Buffer.from("stale") }), 5);
+      } else setTimeout(() => ex.respond({ status: 200, headers: {}, body: Buffer.from("second") }), 20);
+    }, 1000);
     const { out } = await talk(port, ["GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"], { doneWhen: (o) => o.endsWith("second") });
     expect(statuses(out)).toEqual([200, 200]);
     expect(out).toMatch(/first[^]*second$/);
