@@ -9,13 +9,11 @@ import type { Socket } from "node:net";
 import type { MeshResponse } from "../../core/handler.js";
 import { BodyDecoder } from "../../http1/body-decoder.js";
 import { LAST_CHUNK, writeChunk } from "../../http1/chunked.js";
-import { isToken } from "../../http1/syntax.js";
+import { fieldLines, unsafeValue } from "../../http1/fields.js";
 import { parseRequestHead, RequestError, type RequestHead } from "./request-head.js";
-import { responseHead } from "./response-head.js";
+import { OWN_RESPONSE_FIELDS, responseHead } from "./response-head.js";
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
-/** A CR, LF or NUL in a value would inject header lines. */
-const UNSAFE_VALUE = /[\r\n\0]/;
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 
 export interface Http1ConnectionOptions {
@@ -317,15 +315,8 @@ export class Http1Connection {
     socket.setTimeout(0);
     let text = "HTTP/1.1 101 Switching Protocols\r\n";
     try {
-      for (const name in res.headers) {
-        const value = res.headers[name]!;
-        if (!isToken(name)) throw new Error(`invalid header name ${name}`);
-        for (const v of typeof value === "string" ? [value] : value) {
-          if (UNSAFE_VALUE.test(v)) throw new Error(`invalid value for header ${name}`);
-          text += `${name}: ${v}\r\n`;
-        }
-      }
-      if (UNSAFE_VALUE.test(up.protocol)) throw new Error("invalid upgrade protocol");
+      text += fieldLines(res.headers, OWN_RESPONSE_FIELDS, (message) => new Error(message));
+      if (unsafeValue(up.protocol)) throw new Error("invalid upgrade protocol");
     } catch {
       up.socket.destroy();
       socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n", "latin1");

@@ -3,11 +3,11 @@
 // stream that announced one, chunked otherwise (close-delimited for HTTP/1.0 clients).
 import { STATUS_CODES } from "node:http";
 import type { HeaderMap } from "../../core/handler.js";
-import { isToken } from "../../http1/syntax.js";
+import { fieldLines } from "../../http1/fields.js";
 
 /** Hop-by-hop and framing fields the writer sets itself (RFC 9110 §7.6.1). */
-const OWN = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade", "te", "trailer"]);
-const UNSAFE = /[\r\n\0]/;
+export const OWN_RESPONSE_FIELDS: ReadonlySet<string> = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade", "te", "trailer"]);
+const refuse = (message: string) => new Error(`response: ${message}`);
 
 export type BodyFraming = "none" | "length" | "chunked" | "close";
 
@@ -25,20 +25,7 @@ export interface ResponseHeadText {
 export function responseHead(status: number, headers: HeaderMap, bodyLength: number | undefined, opts: { stream: boolean; bodiless: boolean; http10: boolean; close: boolean }): ResponseHeadText {
   // A 1xx written as the answer would leave the client waiting for the real one, out of step.
   if (!Number.isInteger(status) || status < 200 || status > 999) throw new Error(`invalid final status ${status}`);
-  let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
-  for (const name in headers) {
-    if (OWN.has(name)) continue;
-    if (!isToken(name)) throw new Error(`invalid response header name ${JSON.stringify(name)}`);
-    const value = headers[name]!;
-    if (typeof value === "string") {
-      if (UNSAFE.test(value)) throw new Error(`invalid value for response header ${name}`);
-      text += `${name}: ${value}\r\n`;
-    } else
-      for (const v of value) {
-        if (UNSAFE.test(v)) throw new Error(`invalid value for response header ${name}`);
-        text += `${name}: ${v}\r\n`;
-      }
-  }
+  let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n` + fieldLines(headers, OWN_RESPONSE_FIELDS, refuse);
   const declared = headers["content-length"];
   const length = typeof declared === "string" && /^\d{1,15}$/.test(declared) ? declared : undefined;
   let framing: BodyFraming;

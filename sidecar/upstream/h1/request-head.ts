@@ -2,13 +2,11 @@
 // head and (small) body leave in one write. Framing headers are decided here from the body, never
 // copied from the downstream request: the upstream sees exactly one Content-Length or chunked.
 import type { HeaderMap, RequestBody } from "../../core/handler.js";
+import { fieldLines, unsafeValue } from "../../http1/fields.js";
 import { isToken } from "../../http1/syntax.js";
 
 /** Names the client sets itself or must not forward (hop-by-hop, framing, Expect answered at the first hop). */
 const OWN = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "expect", "te", "upgrade", "proxy-connection"]);
-
-/** A CR, LF or NUL in a field would let a value inject header lines (request splitting). */
-const UNSAFE = /[\r\n\0]/;
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const BAD_TARGET = /[\x00-\x20\x7f]/;
@@ -30,22 +28,9 @@ export function requestHead(method: string, path: string, authority: string, hea
   // Host with a space its own way is a request line the two disagree on.
   if (BAD_TARGET.test(path) || BAD_TARGET.test(authority)) throw new HeaderValueError("invalid request target or authority");
   if (!isToken(method)) throw new HeaderValueError("invalid method");
-  let text = `${method} ${path} HTTP/1.1\r\nhost: ${authority}\r\n`;
-  for (const name in headers) {
-    if (OWN.has(name)) continue;
-    if (!isToken(name)) throw new HeaderValueError(`invalid header name ${JSON.stringify(name)}`);
-    const value = headers[name]!;
-    if (typeof value === "string") {
-      if (UNSAFE.test(value)) throw new HeaderValueError(`invalid value for header ${name}`);
-      text += `${name}: ${value}\r\n`;
-    } else
-      for (const v of value) {
-        if (UNSAFE.test(v)) throw new HeaderValueError(`invalid value for header ${name}`);
-        text += `${name}: ${v}\r\n`;
-      }
-  }
+  let text = `${method} ${path} HTTP/1.1\r\nhost: ${authority}\r\n` + fieldLines(headers, OWN, (message) => new HeaderValueError(message));
   if (upgrade !== undefined) {
-    if (!isToken(upgrade.split("/")[0]!) || UNSAFE.test(upgrade)) throw new HeaderValueError("invalid upgrade protocol");
+    if (!isToken(upgrade.split("/")[0]!) || unsafeValue(upgrade)) throw new HeaderValueError("invalid upgrade protocol");
     text += `connection: upgrade\r\nupgrade: ${upgrade}\r\n`;
   }
   let chunked = false;
