@@ -4,6 +4,7 @@
 // at a time in order: bytes of a pipelined next request wait (the socket is paused) until the
 // current response is written. Per request, top to bottom: read the head, hand a MeshRequest to
 // the handler while the body streams in, write the MeshResponse, then read the next head.
+import { STATUS_CODES } from "node:http";
 import { Readable } from "node:stream";
 import type { Socket } from "node:net";
 import type { MeshResponse } from "../../core/handler.js";
@@ -406,7 +407,7 @@ export class Http1Connection {
     const status = err instanceof RequestError ? err.status : 400;
     if (!this.responding) {
       const body = Buffer.from(JSON.stringify({ error: (err as Error).message, code: "TSMESH_ERR_BAD_REQUEST" }) + "\n");
-      this.socket.write(`HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : status === 501 ? "Not Implemented" : status === 505 ? "HTTP Version Not Supported" : "Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nx-tsmesh-error: TSMESH_ERR_BAD_REQUEST\r\nconnection: close\r\n\r\n`, "latin1");
+      this.socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nx-tsmesh-error: TSMESH_ERR_BAD_REQUEST\r\nconnection: close\r\n\r\n`, "latin1");
       this.socket.write(body);
     }
     this.linger();
