@@ -5,9 +5,11 @@
 // or malformed Content-Length values, obs-fold, whitespace before a colon, control characters.
 import { METHODS } from "node:http";
 import type { HeaderMap } from "../../core/handler.js";
+import type { Framing } from "../../http1/body-decoder.js";
 import { isToken, trimOws } from "../../http1/syntax.js";
 
-export type RequestFraming = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" };
+/** A request body is never delimited by the connection closing (RFC 9112 §6.3). */
+export type RequestFraming = Exclude<Framing, { kind: "close" }>;
 
 export interface RequestHead {
   method: string;
