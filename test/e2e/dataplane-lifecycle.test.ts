@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { startEchoApp, type EchoReply, type TestApp } from "../harness/apps.js";
 import { createTestPki, type TestPki } from "../harness/mesh-certs.js";
-import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
+import { endpointsAt, snapshotOf, startPkiSidecar, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
 
 let pki: TestPki;
 let app1: TestApp;
@@ -30,14 +30,7 @@ afterAll(async () => {
 });
 
 async function client(endpoints: number[]): Promise<SidecarProcess> {
-  const s = await startSidecarProcess({
-    service: "a",
-    appPort: 1,
-    certs: pki.issue("a"),
-    dir: pki.dir,
-    snapshot: snapshotOf({ endpoints: { b: endpointsAt("b", endpoints) } }),
-    extraArgs: ["--drain-timeout", "5000"],
-  });
+  const s = await startPkiSidecar(pki, "a", 1, snapshotOf({ endpoints: { b: endpointsAt("b", endpoints) } }), { extraArgs: ["--drain-timeout", "5000"] });
   started.push(s);
   return s;
 }
@@ -90,7 +83,7 @@ describe("graceful drain", () => {
   });
 
   it("SIGTERM on the receiving side: its in-flight request still completes", async () => {
-    const b3 = await startSidecarProcess({ service: "b", appPort: app2.port, certs: pki.issue("b"), dir: pki.dir, snapshot: snapshotOf({}) });
+    const b3 = await startPkiSidecar(pki, "b", app2.port);
     started.push(b3);
     const a = await client([b3.inbound]);
     const slow = get(a.outbound, { "x-delay-ms": "1000" });

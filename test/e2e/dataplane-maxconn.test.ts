@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestPki, type TestPki } from "../harness/mesh-certs.js";
-import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
+import { endpointsAt, snapshotOf, startPkiSidecar, type SidecarProcess } from "../harness/processes.js";
 
 interface Peer {
   port: number;
@@ -39,23 +39,18 @@ beforeAll(async () => {
   pki = createTestPki("maxconn");
   capped = await fakePeer(pki, "capped");
   open = await fakePeer(pki, "open");
-  a = await startSidecarProcess({
-    service: "a",
-    appPort: 1,
-    certs: pki.issue("a"),
-    dir: pki.dir,
-    snapshot: snapshotOf({
-      endpoints: { capped: endpointsAt("capped", [capped.port]), open: endpointsAt("open", [open.port]) },
-      policies: [
-        {
-          apiVersion: "tsmesh.dev/v1",
-          kind: "DestinationPolicy",
-          metadata: { name: "capped" },
-          spec: { service: "capped", connectionPool: { maxConnections: 1 } },
-        },
-      ],
-    }),
+  const snapshot = snapshotOf({
+    endpoints: { capped: endpointsAt("capped", [capped.port]), open: endpointsAt("open", [open.port]) },
+    policies: [
+      {
+        apiVersion: "tsmesh.dev/v1",
+        kind: "DestinationPolicy",
+        metadata: { name: "capped" },
+        spec: { service: "capped", connectionPool: { maxConnections: 1 } },
+      },
+    ],
   });
+  a = await startPkiSidecar(pki, "a", 1, snapshot);
 });
 
 afterAll(async () => {

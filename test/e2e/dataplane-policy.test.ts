@@ -6,7 +6,7 @@ import { request } from "undici";
 import type { AuthorizationPolicy, DestinationPolicy, HTTPRoute } from "../../shared/schema/kinds.js";
 import { startEchoApp, type EchoReply, type TestApp } from "../harness/apps.js";
 import { createTestPki, type TestPki } from "../harness/mesh-certs.js";
-import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
+import { endpointsAt, snapshotOf, startPkiSidecar, type SidecarProcess } from "../harness/processes.js";
 
 const meta = (name: string) => ({ name });
 const route = (name: string, spec: HTTPRoute["spec"]): HTTPRoute => ({ apiVersion: "tsmesh.dev/v1", kind: "HTTPRoute", metadata: meta(name), spec });
@@ -25,7 +25,7 @@ async function app(b: Parameters<typeof startEchoApp>[0]): Promise<TestApp> {
 }
 
 async function sidecar(service: string, appPort: number, authz: AuthorizationPolicy[] = []): Promise<SidecarProcess> {
-  const s = await startSidecarProcess({ service, appPort, certs: pki.issue(service), dir: pki.dir, snapshot: snapshotOf({ authz }) });
+  const s = await startPkiSidecar(pki, service, appPort, snapshotOf({ authz }));
   sidecars.push(s);
   return s;
 }
@@ -93,7 +93,7 @@ beforeAll(async () => {
       secure: endpointsAt("secure", [sec.inbound]),
     },
   });
-  a = await startSidecarProcess({ service: "a", appPort: 1, certs: pki.issue("a"), dir: pki.dir, snapshot });
+  a = await startPkiSidecar(pki, "a", 1, snapshot);
   sidecars.push(a);
 }, 120_000);
 

@@ -8,7 +8,7 @@ import { serviceIdentity } from "../../shared/identity.js";
 import { startEchoApp, type EchoReply, type TestApp } from "../harness/apps.js";
 import { echoClientVia, grpc, say, startGrpcEcho, type EchoReplyMsg } from "../harness/grpc-echo.js";
 import { createTestPki, type TestPki } from "../harness/mesh-certs.js";
-import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
+import { endpointsAt, snapshotOf, startPkiSidecar, type SidecarProcess } from "../harness/processes.js";
 
 let pki: TestPki;
 let app: TestApp;
@@ -37,19 +37,14 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => legacyApp.listen(0, "127.0.0.1", r));
   [web, rpc, legacy] = await Promise.all([
-    startSidecarProcess({ service: "web", appPort: app.port, certs: pki.issue("web"), dir: pki.dir, snapshot: snapshotOf({}) }),
-    startSidecarProcess({ service: "rpc", appPort: grpcApp.port, certs: pki.issue("rpc"), dir: pki.dir, snapshot: snapshotOf({}) }),
-    startSidecarProcess({ service: "legacy", appPort: (legacyApp.address() as AddressInfo).port, certs: pki.issue("legacy"), dir: pki.dir, snapshot: snapshotOf({}) }),
+    startPkiSidecar(pki, "web", app.port),
+    startPkiSidecar(pki, "rpc", grpcApp.port),
+    startPkiSidecar(pki, "legacy", (legacyApp.address() as AddressInfo).port),
   ]);
-  a = await startSidecarProcess({
-    service: "a",
-    appPort: 1,
-    certs: pki.issue("a"),
-    dir: pki.dir,
-    snapshot: snapshotOf({
-      endpoints: { web: endpointsAt("web", [web.inbound]), rpc: endpointsAt("rpc", [rpc.inbound]), legacy: endpointsAt("legacy", [legacy.inbound]) },
-    }),
+  const snapshot = snapshotOf({
+    endpoints: { web: endpointsAt("web", [web.inbound]), rpc: endpointsAt("rpc", [rpc.inbound]), legacy: endpointsAt("legacy", [legacy.inbound]) },
   });
+  a = await startPkiSidecar(pki, "a", 1, snapshot);
 });
 
 afterAll(async () => {

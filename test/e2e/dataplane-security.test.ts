@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { startEchoApp, type EchoReply, type TestApp } from "../harness/apps.js";
 import { createTestPki, type TestPki } from "../harness/mesh-certs.js";
-import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
+import { endpointsAt, snapshotOf, startPkiSidecar, type SidecarProcess } from "../harness/processes.js";
 
 let pki: TestPki;
 let rogue: TestPki;
@@ -23,24 +23,12 @@ beforeAll(async () => {
   rogue = createTestPki("rogue");
   app = await startEchoApp({ name: "b" });
   [strict, permissive, impostor] = await Promise.all([
-    startSidecarProcess({ service: "b", appPort: app.port, certs: pki.issue("b"), dir: pki.dir, snapshot: snapshotOf({}) }),
-    startSidecarProcess({
-      service: "p",
-      appPort: app.port,
-      certs: pki.issue("p"),
-      dir: pki.dir,
-      snapshot: snapshotOf({ meshConfig: { trustDomain: "cluster.local", mtls: "PERMISSIVE", logLevel: "warn" } }),
-    }),
+    startPkiSidecar(pki, "b", app.port),
+    startPkiSidecar(pki, "p", app.port, snapshotOf({ meshConfig: { trustDomain: "cluster.local", mtls: "PERMISSIVE", logLevel: "warn" } })),
     // Valid certificate from the mesh CA, but for another service.
-    startSidecarProcess({ service: "evil", appPort: app.port, certs: pki.issue("evil"), dir: pki.dir, snapshot: snapshotOf({}) }),
+    startPkiSidecar(pki, "evil", app.port),
   ]);
-  client = await startSidecarProcess({
-    service: "a",
-    appPort: 1,
-    certs: pki.issue("a"),
-    dir: pki.dir,
-    snapshot: snapshotOf({ endpoints: { b: endpointsAt("b", [strict.inbound]), c: endpointsAt("c", [impostor.inbound]) } }),
-  });
+  client = await startPkiSidecar(pki, "a", 1, snapshotOf({ endpoints: { b: endpointsAt("b", [strict.inbound]), c: endpointsAt("c", [impostor.inbound]) } }));
 });
 
 afterAll(async () => {

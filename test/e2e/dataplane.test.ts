@@ -8,7 +8,7 @@ import { serviceIdentity } from "../../shared/identity.js";
 import { freePort } from "../../shared/net/free-port.js";
 import { startEchoApp, type EchoReply, type TestApp } from "../harness/apps.js";
 import { createTestPki, type TestPki } from "../harness/mesh-certs.js";
-import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } from "../harness/processes.js";
+import { endpointsAt, snapshotOf, startPkiSidecar, type SidecarProcess } from "../harness/processes.js";
 
 let pki: TestPki;
 let app: TestApp;
@@ -33,34 +33,29 @@ function rawExchange(port: number, data: string | Buffer, timeoutMs = 3000): Pro
 beforeAll(async () => {
   pki = createTestPki("dataplane");
   app = await startEchoApp({ name: "b" });
-  b = await startSidecarProcess({ service: "b", appPort: app.port, certs: pki.issue("b"), dir: pki.dir, snapshot: snapshotOf({}) });
+  b = await startPkiSidecar(pki, "b", app.port);
   const nothingListens = await freePort();
-  a = await startSidecarProcess({
-    service: "a",
-    appPort: 1,
-    certs: pki.issue("a"),
-    dir: pki.dir,
-    snapshot: snapshotOf({
-      endpoints: { b: endpointsAt("b", [b.inbound]), dead: endpointsAt("dead", [nothingListens]) },
-      routes: [
-        {
-          apiVersion: "tsmesh.dev/v1",
-          kind: "HTTPRoute",
-          metadata: { name: "slow" },
-          // Host "slow" goes to service b with a 200 ms route timeout.
-          spec: { hosts: ["slow"], rules: [{ backends: [{ service: "b", weight: 1 }], timeout: "200ms" }] },
-        },
-      ],
-      policies: [
-        {
-          apiVersion: "tsmesh.dev/v1",
-          kind: "DestinationPolicy",
-          metadata: { name: "b-limits" },
-          spec: { service: "b", loadBalancer: "round-robin", connectionPool: { maxRequests: 2, maxPendingRequests: 1 } },
-        },
-      ],
-    }),
+  const snapshot = snapshotOf({
+    endpoints: { b: endpointsAt("b", [b.inbound]), dead: endpointsAt("dead", [nothingListens]) },
+    routes: [
+      {
+        apiVersion: "tsmesh.dev/v1",
+        kind: "HTTPRoute",
+        metadata: { name: "slow" },
+        // Host "slow" goes to service b with a 200 ms route timeout.
+        spec: { hosts: ["slow"], rules: [{ backends: [{ service: "b", weight: 1 }], timeout: "200ms" }] },
+      },
+    ],
+    policies: [
+      {
+        apiVersion: "tsmesh.dev/v1",
+        kind: "DestinationPolicy",
+        metadata: { name: "b-limits" },
+        spec: { service: "b", loadBalancer: "round-robin", connectionPool: { maxRequests: 2, maxPendingRequests: 1 } },
+      },
+    ],
   });
+  a = await startPkiSidecar(pki, "a", 1, snapshot);
 });
 
 afterAll(async () => {

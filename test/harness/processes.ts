@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "../../shared/net/free-port.js";
 import { sidecarEnv } from "../../shared/sidecar-node-options.js";
 import type { Snapshot } from "../../shared/snapshot.js";
-import type { CertFiles } from "./mesh-certs.js";
+import type { CertFiles, TestPki } from "./mesh-certs.js";
 
 // Works from the .ts sources (vitest) and from dist/ (compiled benchmarks).
 const ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/dist\/$/, "/");
@@ -126,6 +126,21 @@ async function startOnce(spec: SidecarSpec): Promise<SidecarProcess> {
       });
     },
   };
+}
+
+/**
+ * A sidecar with `service`'s certificate from the test PKI and its --config file in the PKI's
+ * dir: the usual mTLS e2e set-up, where only the app port and the snapshot differ (a client-only
+ * sidecar passes appPort 1; no snapshot means an empty one).
+ */
+export function startPkiSidecar(
+  pki: TestPki,
+  service: string,
+  appPort: number,
+  snapshot: Snapshot = snapshotOf({}),
+  more: Pick<SidecarSpec, "extraArgs" | "env"> = {},
+): Promise<SidecarProcess> {
+  return startSidecarProcess({ service, appPort, certs: pki.issue(service), dir: pki.dir, snapshot, ...more });
 }
 
 /** A minimal valid snapshot: endpoints by service (sidecar inbound ports on 127.0.0.1). */
