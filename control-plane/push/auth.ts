@@ -4,13 +4,13 @@
 import { X509Certificate } from "node:crypto";
 import type { Etcd3 } from "etcd3";
 import { parseSpiffeId } from "../../shared/identity.js";
+import type { NodeInfo } from "../../shared/node-info.js";
 import type { NodeMsg } from "../../shared/proto/load.js";
 import { dnsName } from "../../shared/schema/common.js";
 import { CaError } from "../ca/errors.js";
 import type { CaMaterial } from "../ca/files.js";
 import { proveIdentity } from "../ca/signer.js";
 import { PushError } from "./errors.js";
-import type { NodeInfo } from "./translate.js";
 
 const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const ADDRESS = /^[A-Za-z0-9.:-]{1,253}$/;

@@ -1,9 +1,10 @@
 // Snapshot cache, apart from any transport: holds the latest MeshState, builds one immutable
 // snapshot per node group (service) and version, checks it before anyone may send it, and tells
 // subscribers (the streams) that a new version exists.
+import type { NodeInfo } from "../../shared/node-info.js";
 import type { Snapshot } from "../../shared/snapshot.js";
 import type { MeshState } from "./state.js";
-import { buildSnapshot, checkSnapshot, type NodeInfo } from "./translate.js";
+import { buildSnapshot, checkSnapshot } from "./translate.js";
 
 export interface CachedSnapshot {
   readonly version: string;

@@ -1,5 +1,5 @@
 // Config push: pure translation (state -> snapshot), snapshot cache, etcd source, gRPC stream.
-export { buildSnapshot, checkSnapshot, reachableServices, type NodeInfo } from "./translate.js";
+export { buildSnapshot, checkSnapshot, reachableServices } from "./translate.js";
 export { stateFromKvs, isRelevantKey, type MeshState, type KV } from "./state.js";
 export { SnapshotCache, type CachedSnapshot } from "./cache.js";
 export { MeshSource, DEFAULT_DEBOUNCE_MS, type MeshSourceOptions } from "./source.js";

@@ -3,6 +3,7 @@
 // registered (under its own lease) while its stream is up.
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../shared/log.js";
+import type { NodeInfo } from "../../shared/node-info.js";
 import { loadMeshProto, type DiscoveryRequestMsg, type DiscoveryResponseMsg } from "../../shared/proto/load.js";
 import type { EndpointRegistration, Store } from "../store/index.js";
 import { DEFAULT_NAMESPACE, parseSpiffeId } from "../../shared/identity.js";
@@ -10,7 +11,6 @@ import { parseNode } from "./auth.js";
 import { PushError } from "./errors.js";
 import { SidecarSession, type SessionDeps } from "./session.js";
 import type { StatusWriter } from "./status.js";
-import type { NodeInfo } from "./translate.js";
 
 export interface DiscoveryDeps extends Omit<SessionDeps, "onStatus"> {
   store: Store;
@@ -33,7 +33,10 @@ export interface DiscoveryServer {
 
 type Call = grpc.ServerDuplexStream<DiscoveryRequestMsg, DiscoveryResponseMsg>;
 
-function keepRegistered(deps: DiscoveryDeps, node: NodeInfo): () => void {
+/** The node a sidecar claimed, with the namespace of the SPIFFE ID its stream's client certificate proved (not from the claim). */
+type ProvenNode = NodeInfo & { namespace: string };
+
+function keepRegistered(deps: DiscoveryDeps, node: ProvenNode): () => void {
   if (!node.address || !node.inboundPort) return () => {};
   let reg: EndpointRegistration | undefined;
   let stopped = false;
@@ -41,7 +44,7 @@ function keepRegistered(deps: DiscoveryDeps, node: NodeInfo): () => void {
   const attempt = async () => {
     try {
       const r = await deps.store.registerEndpoint(
-        { service: node.service, instanceId: node.instanceId, address: node.address!, port: node.inboundPort!, labels: node.labels ?? {}, namespace: node.namespace ?? DEFAULT_NAMESPACE },
+        { service: node.service, instanceId: node.instanceId, address: node.address!, port: node.inboundPort!, labels: node.labels ?? {}, namespace: node.namespace },
         deps.endpointTtlSeconds ?? 10,
       );
       if (stopped) void r.close();
@@ -95,7 +98,7 @@ export function registerDiscovery(server: grpc.Server, deps: DiscoveryDeps): Dis
       const claimed = parseNode(first.node);
       const id = await deps.authenticate(call.getAuthContext()?.sslPeerCertificate?.raw, claimed);
       // Peers verify this endpoint against spiffe://<td>/ns/<namespace>/sa/<service>.
-      const node: NodeInfo = { ...claimed, namespace: parseSpiffeId(id)?.namespace ?? DEFAULT_NAMESPACE };
+      const node: ProvenNode = { ...claimed, namespace: parseSpiffeId(id)?.namespace ?? DEFAULT_NAMESPACE };
       // Across replicas: a version this sidecar NACKed elsewhere is not sent again.
       const prior = await deps.status.read(node.instanceId).catch(() => undefined);
       if (done) return;

@@ -5,11 +5,11 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../../shared/log.js";
 import type { ControlPlaneMetrics } from "../../shared/metrics/factory.js";
+import type { NodeInfo } from "../../shared/node-info.js";
 import type { DiscoveryRequestMsg, DiscoveryResponseMsg } from "../../shared/proto/load.js";
 import type { PushSpan } from "../telemetry/tracing.js";
 import type { SnapshotCache } from "./cache.js";
 import type { SidecarRecord } from "./status.js";
-import type { NodeInfo } from "./translate.js";
 
 export interface SessionDeps {
   cache: SnapshotCache;

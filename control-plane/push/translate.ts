@@ -1,19 +1,9 @@
 // Store state -> the snapshot one sidecar serves from. PURE: no I/O, no clock, no randomness; the
 // same state and node always give the same snapshot (go-control-plane's translation step).
+import type { NodeInfo } from "../../shared/node-info.js";
 import { meshConfigSpec } from "../../shared/schema/mesh-config.js";
 import type { EndpointRecord, Snapshot } from "../../shared/snapshot.js";
 import type { MeshState } from "./state.js";
-
-/** Who asks: the sidecar's Node from its first DiscoveryRequest. */
-export interface NodeInfo {
-  service: string;
-  instanceId: string;
-  address?: string;
-  inboundPort?: number;
-  labels?: Record<string, string>;
-  /** From the SPIFFE ID the stream's client certificate proved, not from the node's claim. */
-  namespace?: string;
-}
 
 const byName = <T extends { metadata: { name: string } }>(a: T, b: T) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0);
 

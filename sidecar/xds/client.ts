@@ -6,6 +6,7 @@ import { EventEmitter } from "node:events";
 import type * as grpc from "@grpc/grpc-js";
 import { DEFAULT_TRUST_DOMAIN } from "../../shared/identity.js";
 import type { Logger } from "../../shared/log.js";
+import type { NodeInfo } from "../../shared/node-info.js";
 import type { DiscoveryRequestMsg, DiscoveryResponseMsg } from "../../shared/proto/load.js";
 import type { Snapshot } from "../../shared/snapshot.js";
 import { backoffMs } from "../identity/schedule.js";
@@ -13,19 +14,10 @@ import { openStream, type ClientTls, type OpenedStream } from "./channel.js";
 import { loadLastKnownGood, saveLastKnownGood } from "./lkg.js";
 import { validateResponse } from "./validate.js";
 
-export interface XdsNode {
-  service: string;
-  instanceId: string;
-  /** Where peers reach this instance's inbound listener; with inboundPort, registers the endpoint. */
-  address?: string;
-  inboundPort?: number;
-  labels?: Record<string, string>;
-}
-
 export interface XdsClientOptions {
   /** host:port of every control-plane replica. */
   addresses: string[];
-  node: XdsNode;
+  node: NodeInfo;
   /** Current client certificate (read at each connect, so renewals are picked up). */
   tls: () => ClientTls | undefined;
   trustDomain?: string;

@@ -1,5 +1,5 @@
 // Config-push client of the sidecar: stream, validation, last-known-good.
-export { XdsClient, type XdsClientOptions, type XdsClientEvents, type XdsNode } from "./client.js";
+export { XdsClient, type XdsClientOptions, type XdsClientEvents } from "./client.js";
 export { loadLastKnownGood, saveLastKnownGood } from "./lkg.js";
 export { validateResponse, SnapshotRejected } from "./validate.js";
 export type { ClientTls } from "./channel.js";
