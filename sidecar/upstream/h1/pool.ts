@@ -5,7 +5,7 @@
 // byte came back is sent once more on a fresh one when that is safe (replayable body, idempotent
 // method): the server closed a keep-alive connection just as we wrote to it.
 import type { Socket } from "node:net";
-import { H1Connection } from "./connection.js";
+import { H1Connection, type ConnectionEvents } from "./connection.js";
 import type { ExchangeHandler, H1Request } from "./exchange.js";
 
 export type Connector = (done: (err: Error | null, socket: Socket | null) => void) => void;
@@ -37,6 +37,15 @@ export class H1Pool {
   private closing = false;
   private closedResolve: (() => void) | undefined;
   private readonly keepAliveTimeoutMs: number;
+  /**
+   * One set of callbacks for all connections. Made per connection inside open()'s connect
+   * callback, they would share its context and keep the connection's first request alive with it.
+   */
+  private readonly events: ConnectionEvents = {
+    idle: (c, serverTimeoutMs) => this.onIdle(c, serverTimeoutMs),
+    closed: (c) => this.onClosed(c),
+    resend: (r, h) => this.resend(r, h),
+  };
 
   constructor(private readonly opts: H1PoolOptions) {
     this.keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? 4_000;
@@ -92,11 +101,7 @@ export class H1Pool {
         this.next();
         return;
       }
-      const conn = new H1Connection(socket, {
-        idle: (c, serverTimeoutMs) => this.onIdle(c, serverTimeoutMs),
-        closed: (c) => this.onClosed(c),
-        resend: (r, h) => this.resend(r, h),
-      }, this.opts.readTimeoutMs);
+      const conn = new H1Connection(socket, this.events, this.opts.readTimeoutMs);
       this.all.add(conn);
       conn.start(req, handler);
     });
@@ -128,7 +133,7 @@ export class H1Pool {
       return;
     }
     this.idle.push(conn);
-    conn.park(ms, () => conn.destroy());
+    conn.park(ms);
   }
 
   /**
