@@ -46,7 +46,9 @@ export class H1Connection {
   private requestDone = false;
   private responseDone = false;
   private gone = false;
+  /** Keep-alive expiry while parked; one timer per connection, re-armed by each park. */
   private idleTimer: NodeJS.Timeout | undefined;
+  private idleMs = 0;
   private req: H1Request | undefined;
   private aborted = false;
 
@@ -65,6 +67,9 @@ export class H1Connection {
     socket.on("end", () => this.onEnd());
     socket.on("error", (err) => this.fail(err));
     socket.on("close", () => this.fail(new UpstreamClosedError("upstream closed the connection")));
+    // Armed for the connection's life: a socket timer restarts on every read and write, and
+    // onTimeout ignores it while parked (the idle timer closes parked connections sooner).
+    socket.setTimeout(readTimeoutMs);
   }
 
   get busy(): boolean {
@@ -76,8 +81,6 @@ export class H1Connection {
   }
 
   start(req: H1Request, handler: ExchangeHandler): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
     this.exchanges++;
     this.handler = handler;
     this.method = req.method;
@@ -88,7 +91,6 @@ export class H1Connection {
     this.requestDone = false;
     this.responseDone = false;
     this.req = req;
-    this.socket.setTimeout(this.readTimeoutMs);
     handler.onStart?.((err) => this.abort(err));
     if (this.gone) return;
     let head;
@@ -117,11 +119,22 @@ export class H1Connection {
     }
   }
 
-  /** Idle connections close after `ms` unused. They keep reading: a server's close is seen at once. */
-  park(ms: number, onTimeout: () => void): void {
-    this.socket.setTimeout(0);
+  /**
+   * Idle connections close after `ms` unused. They keep reading: a server's close is seen at once.
+   * The timer is not cleared when an exchange starts (a cleared timer cannot be re-armed): it is
+   * ignored if it fires while busy, and restarted here.
+   */
+  park(ms: number): void {
     if (this.socket.isPaused()) this.socket.resume();
-    this.idleTimer = setTimeout(onTimeout, ms);
+    if (this.idleTimer && this.idleMs === ms) {
+      this.idleTimer.refresh();
+      return;
+    }
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleMs = ms;
+    this.idleTimer = setTimeout(() => {
+      if (!this.busy) this.destroy(new UpstreamClosedError("idle keep-alive connection closed"));
+    }, ms);
     this.idleTimer.unref();
   }
 
@@ -272,13 +285,18 @@ export class H1Connection {
     this.responseDone = true;
     notify();
     if (this.gone) return;
-    if (!this.requestDone || !this.head!.keepAlive) {
+    const head = this.head!;
+    if (!this.requestDone || !head.keepAlive) {
       this.fail(new UpstreamClosedError("connection not reusable"));
       return;
     }
+    // Nothing of the exchange stays reachable from an idle connection: it would outlive the
+    // request in the young generation and be promoted (sidecar/memory/idle-scavenger.ts).
     this.handler = undefined;
     this.req = undefined;
-    this.events.idle(this, this.head!.keepAliveTimeoutMs);
+    this.head = undefined;
+    this.decoder = undefined;
+    this.events.idle(this, head.keepAliveTimeoutMs);
   }
 
   /** After a 101: the socket is no longer an HTTP connection of the pool's but a raw tunnel. */

@@ -134,6 +134,21 @@ describe("H1 client edge cases", () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
   });
 
+  it("the keep-alive timer does not cut a reused connection whose exchange outlasts it, and runs again once it is parked", async () => {
+    const srv = await rawServer((s, head) => {
+      const delay = head.startsWith("GET /slow") ? 250 : 0;
+      setTimeout(() => s.write(OK), delay);
+    });
+    const pool = poolTo(srv.port, { keepAliveTimeoutMs: 100 });
+    expect((await send(pool)).body).toBe("ok");
+    expect((await send(pool, { path: "/slow" })).body).toBe("ok"); // busy past the first park's 100 ms
+    expect(srv.connections()).toBe(1);
+    expect(pool.size).toBe(1);
+    const parked = Date.now();
+    await until(() => pool.size === 0, 1000);
+    expect(Date.now() - parked).toBeGreaterThanOrEqual(80);
+  });
+
   it("a server closing an idle pooled connection is noticed: the next request goes on a fresh one", async () => {
     const srv = await rawServer((s) => {
       s.write(OK);
