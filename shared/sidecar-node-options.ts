@@ -51,18 +51,33 @@ export function applySidecarRuntimeFlags(given = [...process.execArgv, process.e
   return applied;
 }
 
+type Gc = (options?: { type?: "major" | "minor" }) => void;
+let exposedGc: Gc | undefined;
+
+/** V8's gc(), taken without --expose-gc on the command line and not left exposed to other code. */
+function hiddenGc(): Gc {
+  if (!exposedGc) {
+    v8.setFlagsFromString("--expose-gc");
+    exposedGc = vm.runInNewContext("gc") as Gc;
+    v8.setFlagsFromString("--no-expose-gc");
+  }
+  return exposedGc;
+}
+
 /**
  * One full GC once the sidecar is up. Until V8's first full collection its old-generation limit
  * is a generous start value, so the first minutes under load fill the old space with promoted
  * garbage (SIDECAR_RUNTIME_V8_FLAGS only govern limits computed after a full GC). Collecting the
  * startup garbage (~15 MB live) once sets the limit from the live size. Measured with
  * test/bench/sidecar-rss.ts: peak RSS in the first 1,000 rps phase 125 -> 106 MB, during wrk
- * 126 -> 98 MB. A single pause of a few ms at startup; gc() is taken without --expose-gc on the
- * command line and not left exposed.
+ * 126 -> 98 MB. A single pause of a few ms at startup.
  */
 export function collectStartupGarbage(): void {
-  v8.setFlagsFromString("--expose-gc");
-  const gc = vm.runInNewContext("gc") as () => void;
-  v8.setFlagsFromString("--no-expose-gc");
-  gc();
+  hiddenGc()();
+}
+
+/** A young-generation collection (scavenge), for sidecar/memory/idle-scavenger.ts. */
+export function minorGc(): () => void {
+  const gc = hiddenGc();
+  return () => gc({ type: "minor" });
 }

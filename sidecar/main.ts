@@ -15,6 +15,7 @@ import { RetryBudgets } from "./filters/retry/budget.js";
 import { createAppClient } from "./inbound/app-client.js";
 import { buildInboundStack } from "./inbound/stack.js";
 import { MeshListener } from "./listener/server.js";
+import { IdleScavenger } from "./memory/idle-scavenger.js";
 import { buildOutboundStack } from "./outbound/stack.js";
 import { buildOutboundState, EMPTY_ENDPOINTS, type OutboundState } from "./outbound/state.js";
 import { createObservability } from "./telemetry/observability.js";
@@ -45,6 +46,11 @@ export interface SidecarOptions {
   observability?: boolean;
   /** Called after POST /quit finished draining (the CLI exits the process). */
   onQuit?: () => void;
+  /**
+   * A young-generation GC (shared/sidecar-node-options.ts minorGc) to run when no request is in
+   * flight (sidecar/memory/idle-scavenger.ts). Given by the process that owns the heap.
+   */
+  scavengeWhenIdle?: () => void;
 }
 
 export interface Sidecar {
@@ -144,6 +150,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     observe: opts.observability === false ? [] : obs.inbound,
   });
 
+  const scavenger = opts.scavengeWhenIdle
+    ? new IdleScavenger({ scavenge: opts.scavengeWhenIdle, busy: (): boolean => inboundListener.inflight.size + outboundListener.inflight.size > 0 })
+    : undefined;
+  const onIdle = scavenger && (() => scavenger.notify());
   const bind = opts.bind ?? "0.0.0.0";
   const inboundListener = new MeshListener({
     name: "inbound",
@@ -152,6 +162,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     handler: inboundHandler,
     log,
     tls: { state: () => tlsState, mode: () => config.get()?.meshConfig.mtls ?? "STRICT" },
+    onIdle,
   });
   const outboundListener = new MeshListener({
     name: "outbound",
@@ -159,6 +170,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     port: opts.outboundPort ?? 15001,
     handler: outboundHandler,
     log,
+    onIdle,
   });
 
   const notReady = () => {

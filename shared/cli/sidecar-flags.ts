@@ -7,6 +7,7 @@ import type { Logger } from "../log.js";
 import { readTrustBundle } from "../pki/bundle-file.js"; // not pki/index: node-forge is not needed here
 import { CliError } from "./api-client.js";
 import { millis, port } from "./flag-values.js";
+import { minorGc } from "../sidecar-node-options.js";
 import type { BootstrapFlags, BootstrapSettings } from "../../sidecar/bootstrap/flags.js";
 import type { MeshMembership } from "../../sidecar/bootstrap/connect.js";
 import { loadSnapshotFile } from "../../sidecar/config/snapshot-file.js";
@@ -140,6 +141,7 @@ export async function startSidecarFromFlags(flags: SidecarFlags, start: StartFro
     drainTimeoutMs,
     log,
     onQuit: start.onQuit,
+    scavengeWhenIdle: minorGc(),
   });
   parts.sidecar = sidecar;
   if (join) {

@@ -36,6 +36,8 @@ export interface ListenerOptions {
   log: Logger;
   tls?: ListenerTls;
   maxHeaderSize?: number;
+  /** Called each time the listener's last in-flight request ends. */
+  onIdle?: () => void;
 }
 
 type Tagged = object & { [PEER]?: string };
@@ -45,7 +47,7 @@ function peerOf(socket: object): string | undefined {
 }
 
 export class MeshListener {
-  readonly inflight = new InFlight();
+  readonly inflight: InFlight;
   private readonly netServer: net.Server;
   private readonly downstream: DownstreamOptions;
   private readonly h1Limits: { maxHeaderSize: number; keepAliveTimeoutMs: number; headersTimeoutMs: number };
@@ -58,6 +60,7 @@ export class MeshListener {
   private draining = false;
 
   constructor(private readonly opts: ListenerOptions) {
+    this.inflight = new InFlight(opts.onIdle);
     const maxHeaderSize = opts.maxHeaderSize ?? MAX_HEADER_SIZE;
     const downstream: DownstreamOptions = {
       handler: opts.handler,

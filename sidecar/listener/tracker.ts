@@ -3,6 +3,9 @@ export class InFlight {
   private count = 0;
   private waiters: Array<() => void> = [];
 
+  /** `onIdle`: called each time the last in-flight exchange ends. */
+  constructor(private readonly onIdle?: () => void) {}
+
   get size(): number {
     return this.count;
   }
@@ -12,7 +15,9 @@ export class InFlight {
   }
 
   end(): void {
-    if (--this.count === 0 && this.waiters.length > 0) {
+    if (--this.count !== 0) return;
+    this.onIdle?.();
+    if (this.waiters.length > 0) {
       const w = this.waiters;
       this.waiters = [];
       for (const fn of w) fn();
