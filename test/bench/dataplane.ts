@@ -5,6 +5,8 @@
 //   nginx-2hop        client -> nginx -> nginx -> app
 //   sidecar-1hop      client -> sidecar inbound (PERMISSIVE plaintext) -> app
 //   sidecar-pair-mtls client -> sidecar A outbound -> mTLS -> sidecar B inbound -> app
+//   node-relay-pair-mtls client -> Node relay -> mTLS -> Node relay -> app (_node-relay.ts: bytes
+//                     only, the floor a Node.js pair cannot go under)
 // and the sidecars' RSS and CPU per 1,000 rps; then HTTP/2 (h2load, h2c to the first hop) direct
 // vs through the sidecar pair (h2 over mTLS between the sidecars); then the tracing overhead at
 // 100% sampling (test/bench/tracing.ts, run from here). Sidecars run the default MeshConfig
@@ -127,12 +129,21 @@ try {
   sidecars.push(a);
   const pidA = a.proc.pid!;
   const pidB = b.proc.pid!;
+  // The Node floor, with the sidecars' heap settings.
+  const relayCerts = pki.issue("relay");
+  const relayEnv = { ...process.env, ...sidecarEnv() };
+  const relayArgs = (listenTls: boolean, port: number, targetTls: boolean) => [join(here, "_node-relay.js"), listenTls ? "1" : "0", String(port), targetTls ? "1" : "0", relayCerts.cert, relayCerts.key, relayCerts.ca];
+  const relayB = await spawnWithPort(relayArgs(true, app.port, false), { env: relayEnv });
+  children.push(relayB.proc);
+  const relayA = await spawnWithPort(relayArgs(false, relayB.port, true), { env: relayEnv });
+  children.push(relayA.proc);
   const targets: Target[] = [
     { name: "direct", url: `http://127.0.0.1:${app.port}/`, pids: [] },
     { name: "nginx-1hop", url: `http://127.0.0.1:${ngx.hop1}/`, pids: [] },
     { name: "nginx-2hop", url: `http://127.0.0.1:${ngx.hop2}/`, pids: [] },
     { name: "sidecar-1hop", url: `http://127.0.0.1:${b.inbound}/`, host: "b", pids: [pidB] },
     { name: "sidecar-pair-mtls", url: `http://127.0.0.1:${a.outbound}/`, host: "b", pids: [pidA, pidB] },
+    { name: "node-relay-pair-mtls", url: `http://127.0.0.1:${relayA.port}/`, pids: [relayA.proc.pid!, relayB.proc.pid!] },
   ];
   const rounds = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
   for (let i = 0; i < ROUNDS; i++) for (const t of targets) rounds.get(t.name)!.push(await throughput(t));
@@ -157,6 +168,7 @@ try {
   const ratio = (x: number, y: number) => round(x / y);
   const addedP99 = (k: string) => round(r(k).fixed.p99Ms - r("direct").fixed.p99Ms);
   const pair = r("sidecar-pair-mtls").sidecars!;
+  const floor = r("node-relay-pair-mtls").sidecars!;
   const summary = {
     bench: "dataplane",
     wrk: { seconds: WRK_SECONDS, connections: CONNECTIONS, rounds: ROUNDS, counted: "best round" },
@@ -178,6 +190,14 @@ try {
       "nginx-2hop": addedP99("nginx-2hop"),
       "sidecar-1hop": addedP99("sidecar-1hop"),
       "sidecar-pair-mtls": addedP99("sidecar-pair-mtls"),
+      "node-relay-pair-mtls": addedP99("node-relay-pair-mtls"),
+    },
+    // What the sidecar pair costs over the least a Node.js pair costs here (same run).
+    nodeFloor: {
+      relayRssMb: Math.max(...floor.rssMb),
+      relayCpuCoresPer1000Rps: Math.max(...floor.cpuCoresPer1000Rps),
+      sidecarPairVsRelayAddedP99: ratio(addedP99("sidecar-pair-mtls"), Math.max(0.01, addedP99("node-relay-pair-mtls"))),
+      sidecarVsRelayRss: ratio(Math.max(...pair.rssMb), Math.max(...floor.rssMb)),
     },
     // The sidecars run with the deployment's heap settings (test/harness adds them to their env).
     sidecarEnv: sidecarEnv(),
