@@ -1,61 +1,9 @@
-// The innermost inbound handler: forwards to the local app on 127.0.0.1:<appPort>, HTTP/1.1 over
-// a keep-alive pool or h2c on one session, matching the protocol the request came in with. An
-// app that turns out to speak only HTTP/1.1 (its answer to the h2c preface is not HTTP/2) gets
-// HTTP/2 requests translated to HTTP/1.1, as Envoy does for an HTTP/1.1 upstream cluster; gRPC
-// is never translated (it needs trailers) and fails with UNAVAILABLE instead.
-import type { Handler, MeshRequest } from "../core/handler.js";
-import { H1Pool } from "../upstream/h1/pool.js";
-import { H2Session, spokeH2 } from "../upstream/h2-sessions.js";
-import { connectTcp } from "../upstream/tcp-connect.js";
-import { sendH1 } from "../upstream/send-h1.js";
-import { sendH2 } from "../upstream/send-h2.js";
-import { upstreamError } from "../upstream/errors.js";
+// The innermost inbound handler: forwards to the local app on 127.0.0.1:<appPort> in plaintext,
+// in the protocol the request came in with (sidecar/upstream/plaintext-client.ts).
+import { createPlaintextClient, type PlaintextClient } from "../upstream/plaintext-client.js";
 
-export interface AppClient {
-  handler: Handler;
-  close(): Promise<void>;
-}
-
-/** How long an app found to be HTTP/1.1-only is taken as such before h2c is tried again. */
-const H1_ONLY_MS = 60_000;
-
-function isGrpc(req: MeshRequest): boolean {
-  const ct = req.headers["content-type"];
-  return typeof ct === "string" && ct.startsWith("application/grpc");
-}
+export type AppClient = PlaintextClient;
 
 export function createAppClient(appPort: number, appHost = "127.0.0.1"): AppClient {
-  const address = `${appHost}:${appPort}`;
-  const target = `app ${address}`;
-  // 4 s: under Node's default 5 s server keep-alive, so the app does not close a connection just
-  // as a request goes out on it (the pool also honours a `Keep-Alive: timeout` the app sends).
-  const h1 = new H1Pool({ connect: (done) => connectTcp(appHost, appPort, done), keepAliveTimeoutMs: 4_000 });
-  const h2 = new H2Session(`http://${address}`);
-  let h1OnlyUntil = 0;
-  const handler: Handler = (req) => {
-    if (req.protocol === "http/1.1") return sendH1(h1, req, target);
-    const grpc = isGrpc(req);
-    if (!grpc && Date.now() < h1OnlyUntil) return sendH1(h1, req, target);
-    let session;
-    try {
-      session = h2.get();
-    } catch (err) {
-      return Promise.reject(upstreamError(err, req.signal, target));
-    }
-    return sendH2(session, req, "http", target).catch((err: unknown) => {
-      // The connection failed without the app ever sending HTTP/2 SETTINGS: not an h2c server.
-      if (spokeH2(session) || req.signal.aborted) throw err;
-      h1OnlyUntil = Date.now() + H1_ONLY_MS;
-      // A streamed body was (partly) consumed by the failed attempt and cannot be sent again.
-      if (grpc || req.body.kind === "stream") throw err;
-      return sendH1(h1, req, target);
-    });
-  };
-  return {
-    handler,
-    async close() {
-      h2.destroy();
-      await h1.destroy();
-    },
-  };
+  return createPlaintextClient(appHost, appPort, `app ${appHost}:${appPort}`);
 }
