@@ -15,6 +15,7 @@ import { RetryBudgets } from "./filters/retry/budget.js";
 import { createAppClient } from "./inbound/app-client.js";
 import { buildInboundStack } from "./inbound/stack.js";
 import { MeshListener } from "./listener/server.js";
+import { EgressClients } from "./outbound/egress.js";
 import { IdleScavenger } from "./memory/idle-scavenger.js";
 import { buildOutboundStack } from "./outbound/stack.js";
 import { buildOutboundState, EMPTY_ENDPOINTS, type OutboundState } from "./outbound/state.js";
@@ -99,6 +100,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     isEjected: detectors.isEjected,
   });
   const pools = new EndpointPools(() => tlsState);
+  const egress = new EgressClients();
   const app = createAppClient(opts.appPort, opts.appHost);
 
   const rebuildTls = () => {
@@ -140,6 +142,11 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     load,
     detectors,
     pools,
+    egress: {
+      isMeshService: (service) => outbound.endpoints.has(service) || outbound.policies.has(service),
+      mode: () => outbound.egress,
+      clients: egress,
+    },
     observe: opts.observability === false ? [] : obs.outbound,
     observeAttempt: opts.observability === false ? undefined : obs.attempt,
   });
@@ -187,7 +194,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       const [a, b] = await Promise.all([inboundListener.drain(deadlineMs), outboundListener.drain(deadlineMs)]);
       await new Promise<void>((resolve) => admin.close(() => resolve()));
       admin.closeAllConnections();
-      await Promise.all([pools.close(), app.close(), obs.close(1000)]);
+      await Promise.all([pools.close(), egress.close(), app.close(), obs.close(1000)]);
       log.info("drained", { complete: a && b });
       return a && b;
     })();

@@ -16,6 +16,11 @@ export const meshConfigSpec = z.strictObject({
   /** Absent: access log off (Istio/Linkerd default); writing the block turns it on. */
   accessLog: z.strictObject({ enabled: z.boolean().default(true) }).optional(),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /**
+   * Requests for hosts that are not mesh services (Istio's field): ALLOW_ANY (the default) sends
+   * them to the host the app named, REGISTRY_ONLY refuses them with 502.
+   */
+  outboundTrafficPolicy: z.strictObject({ mode: z.enum(["ALLOW_ANY", "REGISTRY_ONLY"]).default("ALLOW_ANY") }).optional(),
 });
 
 export type MeshConfigSpec = z.infer<typeof meshConfigSpec>;

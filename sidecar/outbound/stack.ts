@@ -1,7 +1,7 @@
 // The outbound stack, read top to bottom as the request travels (linkerd2-proxy style):
-//   observability -> strip xfcc -> route (logical) -> fault -> timeout -> split (concrete)
-//   -> circuit breaker -> retry -> [per attempt] span -> balancer (endpoint) -> outlier
-//   -> pooled mTLS client.
+//   observability -> strip xfcc -> route (logical) -> [host outside the mesh: egress, plaintext
+//   to that host] -> fault -> timeout -> split (concrete) -> circuit breaker -> retry
+//   -> [per attempt] span -> balancer (endpoint) -> outlier -> pooled mTLS client.
 import type { DestinationPolicySpec } from "../../shared/schema/destination-policy.js";
 import { compose, type Handler, type Middleware } from "../core/handler.js";
 import type { CircuitBreakers } from "../filters/circuit-breaker/breakers.js";
@@ -20,6 +20,7 @@ import { upstreamClient } from "../upstream/client.js";
 import { outlierLayer } from "../upstream/outlier/layer.js";
 import type { OutlierDetectors } from "../upstream/outlier/detectors.js";
 import type { EndpointPools } from "../upstream/pools.js";
+import { egressLayer, type EgressDeps } from "./egress.js";
 import { stripClientCertLayer } from "./xfcc-strip.js";
 
 export interface OutboundStackDeps {
@@ -31,6 +32,7 @@ export interface OutboundStackDeps {
   load: LoadTracker;
   detectors: OutlierDetectors;
   pools: EndpointPools;
+  egress: EgressDeps;
   /** Observability layers on top (access log, metrics, request span). */
   observe?: Middleware[];
   /** Per-attempt observability (CLIENT span), just under the retry layer. */
@@ -42,6 +44,7 @@ export function buildOutboundStack(d: OutboundStackDeps): Handler {
     ...(d.observe ?? []),
     stripClientCertLayer(),
     routeLayer(d.routeTable),
+    egressLayer(d.egress),
     faultLayer(),
     timeoutLayer(),
     splitLayer(d.policyOf),

@@ -17,6 +17,8 @@ export interface OutboundState {
   readonly poolKeys: ReadonlySet<string>;
   /** Concrete targets ("svc", "svc/subset") that may be asked for: picker cache entries to keep. */
   readonly concretes: ReadonlySet<string>;
+  /** MeshConfig outboundTrafficPolicy.mode: what happens to hosts outside the mesh. */
+  readonly egress: "ALLOW_ANY" | "REGISTRY_ONLY";
 }
 
 export const EMPTY_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
@@ -43,5 +45,6 @@ export function buildOutboundState(snap: Snapshot): OutboundState {
     policies.set(p.spec.service, p.spec);
     for (const s of p.spec.subsets ?? []) concretes.add(`${p.spec.service}/${s.name}`);
   }
-  return { version: snap.version, routeTable: buildRouteTable(snap.routes), policies, endpoints, poolKeys, concretes };
+  const egress = snap.meshConfig.outboundTrafficPolicy?.mode ?? "ALLOW_ANY";
+  return { version: snap.version, routeTable: buildRouteTable(snap.routes), policies, endpoints, poolKeys, concretes, egress };
 }

@@ -11,7 +11,7 @@
 // vs through the sidecar pair (h2 over mTLS between the sidecars); then the tracing overhead at
 // 100% sampling (test/bench/tracing.ts, run from here). Sidecars run the default MeshConfig
 // (sampling 0.01, access log off). Prints one JSON summary line (plus progress on stderr). Bounded: every phase has a fixed duration. Usage:
-//   node dist/test/bench/dataplane.js [wrkSeconds=5] [heySeconds=5] [rounds=2]
+//   node dist/test/bench/dataplane.js [wrkSeconds=5] [heySeconds=10] [rounds=2]
 // Throughput rounds alternate over all targets and the best round counts, so background load that
 // drifts during the run (a shared CI host) does not favour whichever target ran in a quiet moment.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -26,7 +26,7 @@ import { endpointsAt, snapshotOf, startSidecarProcess, type SidecarProcess } fro
 import { cpuSeconds, h2load, hey, round, rssMb, run, spawnWithPort, wrk, type H2loadResult, type HeyResult, type WrkResult } from "./_tools.js";
 
 const WRK_SECONDS = Number(process.argv[2] ?? 5);
-const HEY_SECONDS = Number(process.argv[3] ?? 5);
+const HEY_SECONDS = Number(process.argv[3] ?? 10);
 const ROUNDS = Math.max(1, Number(process.argv[4] ?? 2));
 const CONNECTIONS = 16;
 const FIXED_RPS = 1000;

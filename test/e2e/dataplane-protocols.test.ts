@@ -42,7 +42,7 @@ beforeAll(async () => {
     startPkiSidecar(pki, "legacy", (legacyApp.address() as AddressInfo).port),
   ]);
   const snapshot = snapshotOf({
-    endpoints: { web: endpointsAt("web", [web.inbound]), rpc: endpointsAt("rpc", [rpc.inbound]), legacy: endpointsAt("legacy", [legacy.inbound]) },
+    endpoints: { web: endpointsAt("web", [web.inbound]), rpc: endpointsAt("rpc", [rpc.inbound]), legacy: endpointsAt("legacy", [legacy.inbound]), nosuch: [] },
   });
   a = await startPkiSidecar(pki, "a", 1, snapshot);
 });
@@ -172,7 +172,7 @@ describe("HTTP/2 and gRPC through the mesh", () => {
     expect((await h2get(a.outbound, "web", "/after")).status).toBe(200);
   });
 
-  it("gRPC to a service without endpoints fails UNAVAILABLE, not a hang", async () => {
+  it("gRPC to a mesh service without endpoints fails UNAVAILABLE, not a hang", async () => {
     const client = echoClientVia(a.outbound, "nosuch");
     try {
       const err = (await say(client, "x").catch((e: unknown) => e)) as grpc.ServiceError;

@@ -1,6 +1,7 @@
 // Data plane end to end with real processes on loopback: client -> sidecar A (outbound) ->
 // mTLS -> sidecar B (inbound) -> app B. HTTP/1.1 (Host and absolute-URI routing), identity
 // header, error statuses, malformed and oversized requests.
+import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
@@ -113,11 +114,19 @@ describe("HTTP/1.1 through two sidecars with mTLS", () => {
     expect(reply).toContain('"url":"/via-proxy"');
   });
 
-  it("unknown service -> 503 no endpoints, with a stable error code", async () => {
-    const res = await request(`http://127.0.0.1:${a.outbound}/`, { headers: { host: "nosuch" } });
-    expect(res.statusCode).toBe(503);
-    expect(res.headers["x-tsmesh-error"]).toBe("TSMESH_ERR_NO_ENDPOINTS");
-    await res.body.dump();
+  it("a host outside the mesh (HTTP_PROXY style) goes straight to the address the app named: ALLOW_ANY, the default", async () => {
+    // The echo app's own port, not a sidecar's: no mesh service answers to 127.0.0.1.
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http.get({ host: "127.0.0.1", port: a.outbound, path: `http://127.0.0.1:${app.port}/outside?q=1`, headers: { host: `127.0.0.1:${app.port}` } }, resolve).on("error", reject),
+    );
+    expect(res.statusCode).toBe(200);
+    let text = "";
+    for await (const chunk of res) text += String(chunk);
+    const echoed = JSON.parse(text) as EchoReply;
+    expect(echoed.url).toBe("/outside?q=1");
+    expect(echoed.headers.host).toBe(`127.0.0.1:${app.port}`);
+    expect(echoed.headers["x-forwarded-client-cert"]).toBeUndefined(); // plaintext, no sidecar on the far side
+    expect(echoed.headers.traceparent).toMatch(/^00-/); // still one hop of the trace
   });
 
   it("connect failure -> 502, route timeout -> 504, connection-pool overflow -> 503 with x-tsmesh-overflow", async () => {
