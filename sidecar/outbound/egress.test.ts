@@ -27,14 +27,14 @@ describe("egress (outboundTrafficPolicy)", () => {
   const meshCalls: string[] = [];
   const handler = compose(
     routeLayer(() => buildRouteTable([])),
-    egressLayer({ isMeshService: (s) => s === "reviews", mode: () => mode, clients }),
+    egressLayer({ isMeshService: (s) => s === "reviews", mode: () => mode, clients, via: "1.1 tsmesh-test" }),
   )(async (r) => {
     meshCalls.push(r.authority);
     return { status: 204, headers: {}, body: null };
   });
 
   beforeAll(async () => {
-    server = http.createServer((r, res) => res.end(`external saw ${r.method} ${r.url} host=${r.headers.host} x-app=${r.headers["x-app"]}`));
+    server = http.createServer((r, res) => res.end(`external saw ${r.method} ${r.url} host=${r.headers.host} x-app=${r.headers["x-app"]} via=${r.headers.via}`));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     port = (server.address() as AddressInfo).port;
   });
@@ -47,10 +47,17 @@ describe("egress (outboundTrafficPolicy)", () => {
     const c = ctx();
     const res = await handler(req(`127.0.0.1:${port}`, "/hello?q=1"), c);
     expect(res.status).toBe(200);
-    expect(await text(res)).toBe(`external saw GET /hello?q=1 host=127.0.0.1:${port} x-app=1`);
+    expect(await text(res)).toBe(`external saw GET /hello?q=1 host=127.0.0.1:${port} x-app=1 via=1.1 tsmesh-test`);
     expect(c.logical).toBe(PASSTHROUGH_CLUSTER);
     expect(c.annotations.egress).toBe(true);
     expect(meshCalls).toEqual([]);
+  });
+
+  it("a request that comes back to the sidecar that sent it (its Via entry) is refused with 508", async () => {
+    const looped = { ...req(`127.0.0.1:${port}`), headers: { via: "1.1 other, 1.1 tsmesh-test" } };
+    await expect(handler(looped, ctx())).rejects.toMatchObject({ status: 508, code: "TSMESH_ERR_PROXY_LOOP" });
+    const res = await handler({ ...req(`127.0.0.1:${port}`), headers: { via: "1.1 other" } }, ctx());
+    expect(await text(res)).toContain("via=1.1 other, 1.1 tsmesh-test");
   });
 
   it("a mesh service is not egress, even without a route", async () => {

@@ -3,7 +3,10 @@
 // default, it goes to the host and port the app named, as the app sent it (plaintext: the peer is
 // not a sidecar, so there is no identity to check); with REGISTRY_ONLY it is refused with 502.
 // Metrics label all of it "PassthroughCluster", as Istio does, so external hosts do not grow the
-// label set; the access log and spans keep the authority.
+// label set; the access log and spans keep the authority. Egress requests carry a Via entry
+// (RFC 9110 7.6.3) naming this sidecar: an app that sends the outbound listener a request for the
+// listener's own address would otherwise loop through it until sockets run out.
+import { randomBytes } from "node:crypto";
 import { MeshError, type Middleware } from "../core/handler.js";
 import { hostOfAuthority, PASSTHROUGH_ROUTE } from "../filters/route/layer.js";
 import { createPlaintextClient, type PlaintextClient } from "../upstream/plaintext-client.js";
@@ -53,6 +56,12 @@ export interface EgressDeps {
   isMeshService: (service: string) => boolean;
   mode: () => EgressMode;
   clients: EgressClients;
+  /** This sidecar's Via entry (default: "1.1 tsmesh-<random>"). */
+  via?: string;
+}
+
+export function newVia(): string {
+  return `1.1 tsmesh-${randomBytes(6).toString("hex")}`;
 }
 
 /** "host:port" of an authority; the port defaults to 80 (the outbound listener takes http only). */
@@ -66,6 +75,7 @@ export function egressTarget(authority: string): { host: string; port: number } 
 
 /** Just under the route layer: egress requests leave the mesh stack here. */
 export function egressLayer(d: EgressDeps): Middleware {
+  const via = d.via ?? newVia();
   return (next) => (req, ctx) => {
     if (ctx.route !== PASSTHROUGH_ROUTE || d.isMeshService(ctx.logical!)) return next(req, ctx);
     if (d.mode() === "REGISTRY_ONLY") {
@@ -73,8 +83,14 @@ export function egressLayer(d: EgressDeps): Middleware {
     }
     const target = egressTarget(req.authority);
     if (!target) return Promise.reject(new MeshError(400, "TSMESH_ERR_BAD_REQUEST", `invalid port in "${req.authority}"`));
+    const seen = req.headers.via;
+    const seenText = Array.isArray(seen) ? seen.join(", ") : seen;
+    if (seenText?.includes(via)) {
+      return Promise.reject(new MeshError(508, "TSMESH_ERR_PROXY_LOOP", `the request for ${req.authority} came back to the sidecar that sent it`));
+    }
     ctx.logical = PASSTHROUGH_CLUSTER;
     ctx.annotations.egress = true;
-    return d.clients.get(target.host, target.port).handler(req, ctx);
+    const headers = { ...req.headers, via: seenText ? `${seenText}, ${via}` : via };
+    return d.clients.get(target.host, target.port).handler({ ...req, headers }, ctx);
   };
 }

@@ -127,6 +127,12 @@ describe("HTTP/1.1 through two sidecars with mTLS", () => {
     expect(echoed.headers.host).toBe(`127.0.0.1:${app.port}`);
     expect(echoed.headers["x-forwarded-client-cert"]).toBeUndefined(); // plaintext, no sidecar on the far side
     expect(echoed.headers.traceparent).toMatch(/^00-/); // still one hop of the trace
+    // The outbound listener's own address is outside the mesh too: once round, then refused.
+    const loop = await rawExchange(a.outbound, `GET http://127.0.0.1:${a.outbound}/ HTTP/1.1\r\nHost: 127.0.0.1:${a.outbound}\r\nConnection: close\r\n\r\n`);
+    expect(loop).toMatch(/^HTTP\/1\.1 508 /);
+    const after = await request(`http://127.0.0.1:${a.outbound}/`, { headers: { host: "b" } });
+    expect(after.statusCode).toBe(200); // and the sidecar goes on serving
+    await after.body.dump();
   });
 
   it("connect failure -> 502, route timeout -> 504, connection-pool overflow -> 503 with x-tsmesh-overflow", async () => {
