@@ -25,6 +25,16 @@ export function trimOws(s: string): string {
   return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
+const DIGITS = /^\d{1,15}$/;
+
+/**
+ * A Content-Length value as a number: 1*DIGIT (RFC 9110 §8.6), at most 15 digits so it stays an
+ * exact integer; undefined for anything else (signs, spaces, lists, hex).
+ */
+export function contentLength(value: string | undefined): number | undefined {
+  return value !== undefined && DIGITS.test(value) ? Number(value) : undefined;
+}
+
 /** A message the codec must not use; its connection is closed. */
 export class ProtocolError extends Error {
   readonly code = "TSMESH_ERR_UPSTREAM_PROTOCOL";

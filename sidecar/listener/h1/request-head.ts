@@ -6,7 +6,7 @@
 import { METHODS } from "node:http";
 import type { HeaderMap } from "../../core/handler.js";
 import type { Framing } from "../../http1/body-decoder.js";
-import { isToken, trimOws } from "../../http1/syntax.js";
+import { contentLength, isToken, trimOws } from "../../http1/syntax.js";
 
 /** A request body is never delimited by the connection closing (RFC 9112 §6.3). */
 export type RequestFraming = Exclude<Framing, { kind: "close" }>;
@@ -85,8 +85,8 @@ export function parseRequestHead(head: string): RequestHead {
     if (BAD_VALUE.test(value)) throw new RequestError(400, `invalid value for header ${name}`);
     switch (name) {
       case "content-length": {
-        if (!/^\d{1,15}$/.test(value)) throw new RequestError(400, "invalid content-length");
-        const n = Number(value);
+        const n = contentLength(value);
+        if (n === undefined) throw new RequestError(400, "invalid content-length");
         if (length !== undefined && length !== n) throw new RequestError(400, "conflicting content-length");
         length = n;
         break;

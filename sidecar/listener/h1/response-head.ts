@@ -4,6 +4,7 @@
 import { STATUS_CODES } from "node:http";
 import type { HeaderMap } from "../../core/handler.js";
 import { fieldLines } from "../../http1/fields.js";
+import { contentLength } from "../../http1/syntax.js";
 
 /** Hop-by-hop and framing fields the writer sets itself (RFC 9110 §7.6.1). */
 export const OWN_RESPONSE_FIELDS: ReadonlySet<string> = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade", "te", "trailer"]);
@@ -27,7 +28,7 @@ export function responseHead(status: number, headers: HeaderMap, bodyLength: num
   if (!Number.isInteger(status) || status < 200 || status > 999) throw new Error(`invalid final status ${status}`);
   let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n` + fieldLines(headers, OWN_RESPONSE_FIELDS, refuse);
   const declared = headers["content-length"];
-  const length = typeof declared === "string" && /^\d{1,15}$/.test(declared) ? declared : undefined;
+  const length = typeof declared === "string" ? contentLength(declared) : undefined;
   let framing: BodyFraming;
   let announced = 0;
   let close = opts.close;
@@ -40,7 +41,7 @@ export function responseHead(status: number, headers: HeaderMap, bodyLength: num
     text += `content-length: ${announced}\r\n`;
   } else if (length !== undefined) {
     framing = "length";
-    announced = Number(length);
+    announced = length;
     text += `content-length: ${length}\r\n`;
   } else if (!opts.http10) {
     framing = "chunked";

@@ -3,7 +3,7 @@
 // copied from the downstream request: the upstream sees exactly one Content-Length or chunked.
 import type { HeaderMap, RequestBody } from "../../core/handler.js";
 import { fieldLines, unsafeValue } from "../../http1/fields.js";
-import { isToken } from "../../http1/syntax.js";
+import { contentLength, isToken } from "../../http1/syntax.js";
 
 /** Names the client sets itself or must not forward (hop-by-hop, framing, Expect answered at the first hop). */
 const OWN = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "expect", "te", "upgrade", "proxy-connection"]);
@@ -51,7 +51,5 @@ export function requestHead(method: string, path: string, authority: string, hea
 
 function declaredLength(headers: HeaderMap): number | undefined {
   const v = headers["content-length"];
-  const s = Array.isArray(v) ? v[0] : v;
-  if (s === undefined || !/^\d{1,15}$/.test(s)) return undefined;
-  return Number(s);
+  return contentLength(Array.isArray(v) ? v[0] : v);
 }

@@ -4,7 +4,7 @@
 // Transfer-Encoding other than a final "chunked", obs-fold, bare CR/LF, control characters.
 import type { HeaderMap } from "../../core/handler.js";
 import type { Framing } from "../../http1/body-decoder.js";
-import { isToken, ProtocolError, trimOws } from "../../http1/syntax.js";
+import { contentLength, isToken, ProtocolError, trimOws } from "../../http1/syntax.js";
 
 export interface ResponseHead {
   status: number;
@@ -51,8 +51,8 @@ export function parseResponseHead(head: string, method: string): ResponseHead {
     if (BAD_VALUE.test(value)) throw new ProtocolError(`invalid value for header ${name}`);
     switch (name) {
       case "content-length": {
-        if (!/^\d{1,15}$/.test(value)) throw new ProtocolError("invalid content-length");
-        const n = Number(value);
+        const n = contentLength(value);
+        if (n === undefined) throw new ProtocolError("invalid content-length");
         if (length !== undefined && length !== n) throw new ProtocolError("conflicting content-length");
         length = n;
         break;
