@@ -177,5 +177,10 @@ describe("HTTP/1.1 through two sidecars with mTLS", () => {
     expect(dumpText).not.toContain("PRIVATE KEY");
     const metrics = await (await fetch(`http://127.0.0.1:${a.admin}/metrics`)).text();
     expect(metrics).toContain("tsmesh_requests_total");
+    // The sidecar process's own cost, next to its traffic.
+    const rss = Number(/^tsmesh_sidecar_process_resident_memory_bytes (\d+)/m.exec(metrics)?.[1]);
+    expect(rss).toBeGreaterThan(20e6);
+    expect(metrics).toMatch(/^tsmesh_sidecar_process_cpu_seconds_total \d/m);
+    expect(metrics).toContain("tsmesh_sidecar_nodejs_gc_duration_seconds_bucket");
   });
 });
