@@ -8,7 +8,8 @@
 //   node-relay-pair-mtls client -> Node relay -> mTLS -> Node relay -> app (_node-relay.ts: bytes
 //                     only, the floor a Node.js pair cannot go under)
 // and the sidecars' RSS and CPU per 1,000 rps; then HTTP/2 (h2load, h2c to the first hop) direct
-// vs through the sidecar pair (h2 over mTLS between the sidecars); then the tracing overhead at
+// vs through the sidecar pair (h2 over mTLS between the sidecars) vs two bare node:http2 proxies
+// (_node-h2-proxy.ts, the HTTP/2 floor); then the tracing overhead at
 // 100% sampling (test/bench/tracing.ts, run from here). Sidecars run the default MeshConfig
 // (sampling 0.01, access log off). Prints one JSON summary line (plus progress on stderr). Bounded: every phase has a fixed duration. Usage:
 //   node dist/test/bench/dataplane.js [wrkSeconds=5] [heySeconds=10] [rounds=2]
@@ -137,6 +138,12 @@ try {
   children.push(relayB.proc);
   const relayA = await spawnWithPort(relayArgs(false, relayB.port, true), { env: relayEnv });
   children.push(relayA.proc);
+  // The HTTP/2 floor: two bare node:http2 proxies, mTLS between them, to the h2c app port.
+  const h2Args = (listenTls: boolean, port: number, targetTls: boolean) => [join(here, "_node-h2-proxy.js"), ...relayArgs(listenTls, port, targetTls).slice(1)];
+  const h2ProxyB = await spawnWithPort(h2Args(true, app.ports[1]!, false), { env: relayEnv });
+  children.push(h2ProxyB.proc);
+  const h2ProxyA = await spawnWithPort(h2Args(false, h2ProxyB.port, true), { env: relayEnv });
+  children.push(h2ProxyA.proc);
   const targets: Target[] = [
     { name: "direct", url: `http://127.0.0.1:${app.port}/`, pids: [] },
     { name: "nginx-1hop", url: `http://127.0.0.1:${ngx.hop1}/`, pids: [] },
@@ -153,6 +160,7 @@ try {
   for (const [name, url, authority] of [
     ["direct-h2c", `http://127.0.0.1:${app.ports[1]}/`, undefined],
     ["sidecar-pair-mtls-h2", `http://127.0.0.1:${a.outbound}/`, "b2"],
+    ["node-h2-proxy-pair-mtls", `http://127.0.0.1:${h2ProxyA.port}/`, undefined],
   ] as [string, string, string | undefined][]) {
     log(`${name}: h2load ${WRK_SECONDS}s c=4 m=8`);
     await h2load(url, authority, 1, 2, 4);
@@ -179,7 +187,13 @@ try {
       load: `wrk -t1 -c${CONNECTIONS} (same host); hey -c ${HEY_WORKERS} -q ${FIXED_RPS / HEY_WORKERS} (fixed ${FIXED_RPS} rps)`,
     },
     results: rows,
-    http2: { clients: 4, streamsPerClient: 8, results: h2, sidecarPairVsDirectRps: round(h2["sidecar-pair-mtls-h2"]!.rps / h2["direct-h2c"]!.rps) },
+    http2: {
+      clients: 4,
+      streamsPerClient: 8,
+      results: h2,
+      sidecarPairVsDirectRps: round(h2["sidecar-pair-mtls-h2"]!.rps / h2["direct-h2c"]!.rps),
+      sidecarPairVsNodeH2ProxyPairRps: round(h2["sidecar-pair-mtls-h2"]!.rps / h2["node-h2-proxy-pair-mtls"]!.rps),
+    },
     ratios: {
       sidecar1hopVsNginx1hopRps: ratio(r("sidecar-1hop").wrk.rps, r("nginx-1hop").wrk.rps),
       sidecarPairVsNginx2hopRps: ratio(r("sidecar-pair-mtls").wrk.rps, r("nginx-2hop").wrk.rps),
