@@ -51,14 +51,18 @@ class Exchange implements ExchangeHandler {
   ) {
     const signal = req.signal;
     if (!signal.aborted) {
-      this.onAbort = () => {
-        const reason = signal.reason instanceof Error ? signal.reason : new ClientGone();
-        if (this.body) this.body.destroy(reason);
-        else if (this.abort) this.abort(reason);
-        else this.onError(reason);
-      };
+      // A bound method, not an arrow: an arrow made here kept every exchange (and its request)
+      // alive through V8's young-generation collections until a full GC (see listener/http1.ts).
+      this.onAbort = this.cancelled.bind(this);
       signal.addEventListener("abort", this.onAbort, { once: true });
     }
+  }
+
+  private cancelled(): void {
+    const reason = this.req.signal.reason instanceof Error ? this.req.signal.reason : new ClientGone();
+    if (this.body) this.body.destroy(reason);
+    else if (this.abort) this.abort(reason);
+    else this.onError(reason);
   }
 
   private unlisten(): void {
