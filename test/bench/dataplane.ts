@@ -64,6 +64,23 @@ http {
   throw new Error("nginx did not start");
 }
 
+/**
+ * Two floor processes (`script`: _node-relay.js or _node-h2-proxy.js) where a sidecar pair stands:
+ * B takes mTLS and forwards in plaintext to `appPort`, A takes plaintext and forwards over mTLS
+ * to B. Returns A's port and both pids.
+ */
+async function floorPair(script: string, appPort: number, certs: { cert: string; key: string; ca: string }): Promise<{ port: number; pids: number[] }> {
+  const start = async (listenTls: boolean, port: number, targetTls: boolean) => {
+    const args = [join(here, script), listenTls ? "1" : "0", String(port), targetTls ? "1" : "0", certs.cert, certs.key, certs.ca];
+    const p = await spawnWithPort(args, { env: { ...process.env, ...sidecarEnv() } });
+    children.push(p.proc);
+    return p;
+  };
+  const b = await start(true, appPort, false);
+  const a = await start(false, b.port, true);
+  return { port: a.port, pids: [a.proc.pid!, b.proc.pid!] };
+}
+
 interface Target {
   name: string;
   url: string;
@@ -130,27 +147,17 @@ try {
   sidecars.push(a);
   const pidA = a.proc.pid!;
   const pidB = b.proc.pid!;
-  // The Node floor, with the sidecars' heap settings.
-  const relayCerts = pki.issue("relay");
-  const relayEnv = { ...process.env, ...sidecarEnv() };
-  const relayArgs = (listenTls: boolean, port: number, targetTls: boolean) => [join(here, "_node-relay.js"), listenTls ? "1" : "0", String(port), targetTls ? "1" : "0", relayCerts.cert, relayCerts.key, relayCerts.ca];
-  const relayB = await spawnWithPort(relayArgs(true, app.port, false), { env: relayEnv });
-  children.push(relayB.proc);
-  const relayA = await spawnWithPort(relayArgs(false, relayB.port, true), { env: relayEnv });
-  children.push(relayA.proc);
-  // The HTTP/2 floor: two bare node:http2 proxies, mTLS between them, to the h2c app port.
-  const h2Args = (listenTls: boolean, port: number, targetTls: boolean) => [join(here, "_node-h2-proxy.js"), ...relayArgs(listenTls, port, targetTls).slice(1)];
-  const h2ProxyB = await spawnWithPort(h2Args(true, app.ports[1]!, false), { env: relayEnv });
-  children.push(h2ProxyB.proc);
-  const h2ProxyA = await spawnWithPort(h2Args(false, h2ProxyB.port, true), { env: relayEnv });
-  children.push(h2ProxyA.proc);
+  // The Node floors, with the sidecars' heap settings: bytes only, and HTTP/2 to the h2c app port.
+  const floorCerts = pki.issue("relay");
+  const relay = await floorPair("_node-relay.js", app.port, floorCerts);
+  const h2Proxy = await floorPair("_node-h2-proxy.js", app.ports[1]!, floorCerts);
   const targets: Target[] = [
     { name: "direct", url: `http://127.0.0.1:${app.port}/`, pids: [] },
     { name: "nginx-1hop", url: `http://127.0.0.1:${ngx.hop1}/`, pids: [] },
     { name: "nginx-2hop", url: `http://127.0.0.1:${ngx.hop2}/`, pids: [] },
     { name: "sidecar-1hop", url: `http://127.0.0.1:${b.inbound}/`, host: "b", pids: [pidB] },
     { name: "sidecar-pair-mtls", url: `http://127.0.0.1:${a.outbound}/`, host: "b", pids: [pidA, pidB] },
-    { name: "node-relay-pair-mtls", url: `http://127.0.0.1:${relayA.port}/`, pids: [relayA.proc.pid!, relayB.proc.pid!] },
+    { name: "node-relay-pair-mtls", url: `http://127.0.0.1:${relay.port}/`, pids: relay.pids },
   ];
   const rounds = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
   for (let i = 0; i < ROUNDS; i++) for (const t of targets) rounds.get(t.name)!.push(await throughput(t));
@@ -160,7 +167,7 @@ try {
   for (const [name, url, authority] of [
     ["direct-h2c", `http://127.0.0.1:${app.ports[1]}/`, undefined],
     ["sidecar-pair-mtls-h2", `http://127.0.0.1:${a.outbound}/`, "b2"],
-    ["node-h2-proxy-pair-mtls", `http://127.0.0.1:${h2ProxyA.port}/`, undefined],
+    ["node-h2-proxy-pair-mtls", `http://127.0.0.1:${h2Proxy.port}/`, undefined],
   ] as [string, string, string | undefined][]) {
     log(`${name}: h2load ${WRK_SECONDS}s c=4 m=8`);
     await h2load(url, authority, 1, 2, 4);
