@@ -2,8 +2,6 @@
 // in the protocol the request came in with (sidecar/upstream/plaintext-client.ts).
 import { createPlaintextClient, type PlaintextClient } from "../upstream/plaintext-client.js";
 
-export type AppClient = PlaintextClient;
-
-export function createAppClient(appPort: number, appHost = "127.0.0.1"): AppClient {
+export function createAppClient(appPort: number, appHost = "127.0.0.1"): PlaintextClient {
   return createPlaintextClient(appHost, appPort, `app ${appHost}:${appPort}`);
 }
