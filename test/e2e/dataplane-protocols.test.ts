@@ -20,6 +20,17 @@ let rpc: SidecarProcess;
 let legacyApp: http.Server;
 let legacy: SidecarProcess;
 
+/** The status code of a unary gRPC call through sidecar A to `authority`, which must fail. */
+async function grpcFailureVia(authority: string): Promise<grpc.status> {
+  const client = echoClientVia(a.outbound, authority);
+  try {
+    const err = (await say(client, "hi").catch((e: unknown) => e)) as grpc.ServiceError;
+    return err.code;
+  } finally {
+    client.close();
+  }
+}
+
 beforeAll(async () => {
   pki = createTestPki("protocols");
   app = await startEchoApp({ name: "web" });
@@ -103,13 +114,7 @@ describe("HTTP/2 and gRPC through the mesh", () => {
       const res = await h2get(a.outbound, "legacy", path);
       expect(res).toEqual({ status: 200, body: `h1 app: GET ${path} http/1.1 ` });
     }
-    const client = echoClientVia(a.outbound, "legacy");
-    try {
-      const err = (await say(client, "hi").catch((e: unknown) => e)) as grpc.ServiceError;
-      expect(err.code).toBe(grpc.status.UNAVAILABLE);
-    } finally {
-      client.close();
-    }
+    expect(await grpcFailureVia("legacy")).toBe(grpc.status.UNAVAILABLE);
   });
 
   it("h2c prior-knowledge request reaches the app over h2 with the peer identity", async () => {
@@ -173,12 +178,6 @@ describe("HTTP/2 and gRPC through the mesh", () => {
   });
 
   it("gRPC to a mesh service without endpoints fails UNAVAILABLE, not a hang", async () => {
-    const client = echoClientVia(a.outbound, "nosuch");
-    try {
-      const err = (await say(client, "x").catch((e: unknown) => e)) as grpc.ServiceError;
-      expect(err.code).toBe(grpc.status.UNAVAILABLE);
-    } finally {
-      client.close();
-    }
+    expect(await grpcFailureVia("nosuch")).toBe(grpc.status.UNAVAILABLE);
   });
 });
