@@ -8,4 +8,6 @@ export interface NodeInfo {
   address?: string;
   inboundPort?: number;
   labels?: Record<string, string>;
+  /** Namespace of its SPIFFE ID; the control plane refuses a claim its certificate does not prove. */
+  namespace?: string;
 }

@@ -4,6 +4,7 @@
 // rebuilds routing state). Identity rotation and config push only call `identity.set()` and
 // `config.set()`.
 import { collectDefaultMetrics, Registry } from "prom-client";
+import { DEFAULT_NAMESPACE, parseSpiffeId } from "../shared/identity.js";
 import { createLogger, type Logger } from "../shared/log.js";
 import type { Snapshot } from "../shared/snapshot.js";
 import { createAdminServer, listenAdmin } from "./admin/server.js";
@@ -28,6 +29,8 @@ import { EndpointPools } from "./upstream/pools.js";
 
 export interface SidecarOptions {
   service: string;
+  /** Namespace of this workload's identity (default "default"): where short service names resolve. */
+  namespace?: string;
   appPort: number;
   appHost?: string;
   inboundPort?: number;
@@ -82,6 +85,7 @@ function sidecarRegistry(): Registry {
 }
 
 export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   const log = opts.log ?? createLogger("sidecar").child({ service: opts.service });
   const registry = opts.registry ?? sidecarRegistry();
   const config = new Watchable<Snapshot>();
@@ -97,9 +101,9 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     authz: [],
     endpoints: {},
     trustBundle: [],
-  });
+  }, namespace);
 
-  const obs = createObservability({ service: opts.service, registry, circuitStates: () => breakers.openStates() });
+  const obs = createObservability({ service: opts.service, namespace, registry, circuitStates: () => breakers.openStates() });
   const load = new LoadTracker();
   const detectors = new OutlierDetectors((e) => {
     obs.metrics.outlierEjections.inc({ destination: e.service });
@@ -122,10 +126,18 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     if (!material) return;
     tlsState = buildTlsState(material, config.get()?.trustBundle ?? []);
     log.info("TLS identity installed", { spiffeId: tlsState.spiffeId, notAfter: tlsState.notAfter.toISOString() });
+    const proved = parseSpiffeId(tlsState.spiffeId)?.namespace;
+    if (proved !== undefined && proved !== namespace) {
+      log.warn("the certificate's namespace is not this sidecar's; start it with --namespace " + proved, {
+        code: "TSMESH_ERR_NAMESPACE_MISMATCH",
+        spiffeId: tlsState.spiffeId,
+        namespace,
+      });
+    }
   };
   identity.subscribe(rebuildTls);
   config.subscribe((snap, prev) => {
-    const next = buildOutboundState(snap);
+    const next = buildOutboundState(snap, namespace);
     try {
       obs.applySnapshot(snap);
     } catch (err) {
@@ -167,7 +179,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const inboundHandler = buildInboundStack({
     app: app.handler,
     ownIdentity: () => tlsState?.spiffeId,
-    authz: authzLayer(() => config.get()?.authz ?? [], opts.service),
+    authz: authzLayer(() => config.get()?.authz ?? [], opts.service, namespace),
     observe: opts.observability === false ? [] : obs.inbound,
   });
 
@@ -218,7 +230,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const admin = createAdminServer({
     registry,
     notReady,
-    configDump: () => ({ service: opts.service, ready: notReady().length === 0, snapshot: config.get() ?? null, certificate: certMetadata(tlsState) }),
+    configDump: () => ({ service: opts.service, namespace, ready: notReady().length === 0, snapshot: config.get() ?? null, certificate: certMetadata(tlsState) }),
     quit: () => {
       void drain().then(() => opts.onQuit?.());
     },

@@ -22,12 +22,14 @@ export function parseNode(node: NodeMsg | null | undefined): NodeInfo {
   if (!INSTANCE_ID.test(node.instanceId)) throw new PushError("TSMESH_ERR_BAD_NODE", "node.instance_id must be 1-128 of [A-Za-z0-9._:-]");
   if (node.address && !ADDRESS.test(node.address)) throw new PushError("TSMESH_ERR_BAD_NODE", "node.address must be a host or IP");
   if (node.inboundPort > 65535) throw new PushError("TSMESH_ERR_BAD_NODE", "node.inbound_port must be 1..65535");
+  if (node.namespace && !dnsName.safeParse(node.namespace).success) throw new PushError("TSMESH_ERR_BAD_NODE", `node.namespace "${node.namespace}" is not a namespace name`);
   return {
     service: node.service,
     instanceId: node.instanceId,
     ...(node.address ? { address: node.address } : {}),
     ...(node.inboundPort ? { inboundPort: node.inboundPort } : {}),
     labels: { ...node.labels },
+    ...(node.namespace ? { namespace: node.namespace } : {}),
   };
 }
 
@@ -37,7 +39,11 @@ export interface AuthDeps {
   trustDomain: string;
 }
 
-/** Returns the peer's SPIFFE ID; throws PushError unless it verifies and names `node.service`. */
+/**
+ * Returns the peer's SPIFFE ID; throws PushError unless it verifies and names `node.service` (and
+ * `node.namespace` when claimed). The stream registers its endpoint as that namespace/service, so
+ * a certificate of another namespace can never stand in for a service.
+ */
 export async function authenticate(deps: AuthDeps, peerDer: Buffer | undefined, node: NodeInfo): Promise<string> {
   let peer: X509Certificate | undefined;
   try {
@@ -54,7 +60,10 @@ export async function authenticate(deps: AuthDeps, peerDer: Buffer | undefined, 
     if (err instanceof CaError) throw new PushError("TSMESH_ERR_NO_IDENTITY", err.message);
     throw err;
   }
-  const service = parseSpiffeId(id)?.service;
-  if (service !== node.service) throw new PushError("TSMESH_ERR_IDENTITY_MISMATCH", `certificate is ${id}, which may not subscribe as service "${node.service}"`);
+  const proved = parseSpiffeId(id);
+  if (proved?.service !== node.service) throw new PushError("TSMESH_ERR_IDENTITY_MISMATCH", `certificate is ${id}, which may not subscribe as service "${node.service}"`);
+  if (node.namespace !== undefined && proved.namespace !== node.namespace) {
+    throw new PushError("TSMESH_ERR_IDENTITY_MISMATCH", `certificate is ${id}, which may not subscribe as service "${node.namespace}/${node.service}"`);
+  }
   return id;
 }

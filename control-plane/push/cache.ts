@@ -1,6 +1,8 @@
 // Snapshot cache, apart from any transport: holds the latest MeshState, builds one immutable
-// snapshot per node group (service) and version, checks it before anyone may send it, and tells
+// snapshot per node group (namespace/service) and version, checks it before anyone may send it, and tells
 // subscribers (the streams) that a new version exists.
+import { DEFAULT_NAMESPACE } from "../../shared/identity.js";
+import { serviceKey } from "../../shared/service-key.js";
 import type { NodeInfo } from "../../shared/node-info.js";
 import type { Snapshot } from "../../shared/snapshot.js";
 import type { MeshState } from "./state.js";
@@ -40,7 +42,8 @@ export class SnapshotCache {
   private readonly translate: (state: MeshState, node: NodeInfo) => Snapshot;
 
   constructor(private readonly opts: SnapshotCacheOptions = {}) {
-    this.groupOf = opts.groupOf ?? ((n) => n.service);
+    // The snapshot depends on the node's namespace (short names resolve there): group by both.
+    this.groupOf = opts.groupOf ?? ((n) => serviceKey(n.namespace ?? DEFAULT_NAMESPACE, n.service));
     this.translate = opts.translate ?? buildSnapshot;
   }
 

@@ -1,6 +1,7 @@
 // The part of etcd a snapshot is built from, as plain immutable data. `stateFromKvs` is pure:
 // the same keys and revision always give the same state, on every replica.
 import type { AuthorizationPolicy, DestinationPolicy, HTTPRoute, Kind, MeshConfig, Resource } from "../../shared/schema/kinds.js";
+import { DEFAULT_NAMESPACE } from "../../shared/identity.js";
 import type { EndpointRecord } from "../../shared/snapshot.js";
 import { TRUST_BUNDLE_KEY, parseKey } from "../store/keys.js";
 
@@ -57,7 +58,11 @@ export function stateFromKvs(kvs: Iterable<KV>, revision: number): { state: Mesh
     }
     const p = parseKey(kv.key);
     if (p.type === "endpoint") {
-      state.endpoints.push(value as EndpointRecord);
+      // The key says whose endpoint this is (the control plane wrote it from the certificate);
+      // a key of the older layout has no namespace segment: its record's (also from the
+      // certificate), else the default namespace.
+      const record = value as EndpointRecord;
+      state.endpoints.push({ ...record, service: p.service, namespace: p.namespace ?? record.namespace ?? DEFAULT_NAMESPACE });
     } else if (p.type === "resource") {
       // resourceVersion is never stored: it is the key's mod revision (see store/resources.ts).
       const res = value as Resource<Kind>;

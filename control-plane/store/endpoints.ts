@@ -3,6 +3,7 @@
 // deletes the key by itself; if the lease is found expired later, we register again.
 import type { Etcd3, Lease } from "etcd3";
 import { EtcdLeaseInvalidError } from "etcd3";
+import { qualifyService } from "../../shared/service-key.js";
 import type { EndpointRecord } from "../../shared/snapshot.js";
 import { guard } from "./errors.js";
 import { ENDPOINTS_PREFIX, endpointKey } from "./keys.js";
@@ -16,8 +17,9 @@ export interface EndpointRegistration {
   abandon(): void;
 }
 
+/** Every endpoint, or those of `service` ("shop/reviews"; a short name is in the default namespace). */
 export async function listEndpoints(etcd: Etcd3, service?: string): Promise<Listed<EndpointRecord>> {
-  const prefix = service ? `${ENDPOINTS_PREFIX}${service}/` : ENDPOINTS_PREFIX;
+  const prefix = service ? `${ENDPOINTS_PREFIX}${qualifyService(service)}/` : ENDPOINTS_PREFIX;
   const res = await etcd.getAll().prefix(prefix).sort("Key", "Ascend").exec();
   return { items: res.kvs.map((kv) => JSON.parse(kv.value.toString()) as EndpointRecord), revision: Number(res.header.revision) };
 }
@@ -32,7 +34,7 @@ export async function registerEndpoint(
   ttlSeconds: number,
   callTimeoutMs: number,
 ): Promise<EndpointRegistration> {
-  const key = endpointKey(record.service, record.instanceId);
+  const key = endpointKey(record.service, record.instanceId, record.namespace);
   const value = JSON.stringify(record);
   let lease: Lease | undefined;
   let closed = false;

@@ -1,4 +1,5 @@
 // etcd key layout, in one place. Everything tsmesh stores lives under /tsmesh/v1/.
+import { DEFAULT_NAMESPACE } from "../../shared/identity.js";
 import { KINDS, kindOfPlural, type Kind } from "../../shared/schema/kinds.js";
 
 export const ROOT = "/tsmesh/v1/";
@@ -9,8 +10,9 @@ export const kindPrefix = (kind: Kind): string => `${ROOT}${KINDS[kind].plural}/
 export const resourceKey = (kind: Kind, name: string): string => `${kindPrefix(kind)}${name}`;
 
 export const ENDPOINTS_PREFIX = `${ROOT}endpoints/`;
-/** /tsmesh/v1/endpoints/<service>/<instanceId> (under a lease). */
-export const endpointKey = (service: string, instanceId: string): string => `${ENDPOINTS_PREFIX}${service}/${instanceId}`;
+/** /tsmesh/v1/endpoints/<namespace>/<service>/<instanceId> (under a lease). */
+export const endpointKey = (service: string, instanceId: string, namespace: string = DEFAULT_NAMESPACE): string =>
+  `${ENDPOINTS_PREFIX}${namespace}/${service}/${instanceId}`;
 
 /** /tsmesh/v1/tokens/<sha256 hex of token> -> {"service","namespace","expiresAt"} (under a lease). */
 export const TOKENS_PREFIX = `${ROOT}tokens/`;
@@ -32,7 +34,8 @@ export const ADMIN_TOKEN_KEY = `${ROOT}admin/token-sha256`;
 
 export type ParsedKey =
   | { type: "resource"; kind: Kind; name: string }
-  | { type: "endpoint"; service: string; instanceId: string }
+  /** `namespace` is absent for a key of the older layout /tsmesh/v1/endpoints/<service>/<instanceId>. */
+  | { type: "endpoint"; namespace?: string; service: string; instanceId: string }
   | { type: "sidecar"; instanceId: string }
   | { type: "other"; key: string };
 
@@ -40,7 +43,8 @@ export type ParsedKey =
 export function parseKey(key: string): ParsedKey {
   if (!key.startsWith(ROOT)) return { type: "other", key };
   const parts = key.slice(ROOT.length).split("/");
-  const [group, a, b] = parts;
+  const [group, a, b, c] = parts;
+  if (group === "endpoints" && a && b && c && parts.length === 4) return { type: "endpoint", namespace: a, service: b, instanceId: c };
   if (group === "endpoints" && a && b && parts.length === 3) return { type: "endpoint", service: a, instanceId: b };
   if (group === "sidecars" && a && parts.length === 2) return { type: "sidecar", instanceId: a };
   const kind = kindOfPlural(group);

@@ -134,6 +134,7 @@ export async function startSidecarFromFlags(flags: SidecarFlags, start: StartFro
   const token = join ? await start.token(join) : undefined;
   const sidecar = await startSidecar({
     service: flags.service,
+    namespace: join?.namespace ?? flags.namespace ?? (process.env.POD_NAMESPACE || undefined),
     ...ports,
     bind: flags.bind,
     snapshot: flags.config ? loadSnapshotFile(flags.config) : undefined,

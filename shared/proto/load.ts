@@ -55,6 +55,7 @@ export interface NodeMsg {
   address: string;
   inboundPort: number;
   labels: Record<string, string>;
+  namespace: string;
 }
 
 export interface DiscoveryRequestMsg {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dnsName } from "./common.js";
+import { dnsName, serviceRef } from "./common.js";
 
 const spiffeId = z.string().regex(/^spiffe:\/\/[^/]+\/.+$/, "must be a SPIFFE ID (spiffe://domain/path)");
 
@@ -7,7 +7,10 @@ const rule = z.strictObject({
   from: z
     .strictObject({
       identities: z.array(spiffeId).optional(),
-      services: z.array(dnsName).optional(),
+      /** "a" is the service a in the policy's namespace; "shop/a" names the namespace. */
+      services: z.array(serviceRef).optional(),
+      /** Any service of these namespaces. */
+      namespaces: z.array(dnsName).optional(),
     })
     .optional(),
   /** Exact paths, or prefixes ending in "*" as in Istio. */
@@ -16,7 +19,7 @@ const rule = z.strictObject({
 });
 
 export const authorizationPolicySpec = z.strictObject({
-  service: dnsName,
+  service: serviceRef,
   /** ALLOW: only requests matching a rule pass. DENY: requests matching a rule are refused. */
   action: z.enum(["ALLOW", "DENY"]).default("ALLOW"),
   rules: z.array(rule),

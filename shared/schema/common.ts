@@ -10,6 +10,15 @@ export const dnsName = z
   .max(63)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a lowercase RFC 1123 name (a-z, 0-9, '-')");
 
+const DNS_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+
+// A service: "reviews" (in the namespace of the resource that names it) or "shop/reviews".
+export const serviceRef = z
+  .string()
+  .max(127)
+  .regex(new RegExp(`^(${DNS_LABEL}/)?${DNS_LABEL}$`), "must be a service name, or namespace/name (lowercase RFC 1123 labels)")
+  .refine((s) => s.split("/").every((label) => label.length <= 63), "each label must be at most 63 characters");
+
 export const duration = z.string().refine(isDuration, "must be a duration such as 250ms, 2s, 1m");
 
 export const percent = z.number().min(0).max(100);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dnsName, duration, percent, positiveInt } from "./common.js";
+import { dnsName, duration, percent, positiveInt, serviceRef } from "./common.js";
 
 const subset = z.strictObject({
   name: dnsName,
@@ -7,7 +7,7 @@ const subset = z.strictObject({
 });
 
 export const destinationPolicySpec = z.strictObject({
-  service: dnsName,
+  service: serviceRef,
   loadBalancer: z.enum(["round-robin", "least-request"]).default("round-robin"),
   subsets: z.array(subset).optional(),
   connectionPool: z

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dnsName, duration, percent, regex } from "./common.js";
+import { dnsName, duration, percent, regex, serviceRef } from "./common.js";
 
 export const RETRY_ON = ["5xx", "gateway-error", "reset", "connect-failure", "retriable-status-codes", "refused-stream"] as const;
 
@@ -22,7 +22,7 @@ const match = z.strictObject({
 });
 
 const backend = z.strictObject({
-  service: dnsName,
+  service: serviceRef,
   subset: dnsName.optional(),
   weight: z.number().int().min(0).max(1_000_000).default(1),
 });
@@ -54,7 +54,8 @@ const rule = z
   });
 
 export const httpRouteSpec = z.strictObject({
-  hosts: z.array(dnsName).min(1),
+  /** Services this route serves: "reviews" (in the route's namespace) or "shop/reviews". */
+  hosts: z.array(serviceRef).min(1),
   rules: z.array(rule).min(1),
 });
 

@@ -80,6 +80,7 @@ export async function joinMesh(sidecar: Sidecar, opts: JoinOptions): Promise<Mes
         address: opts.advertiseAddress,
         inboundPort: opts.advertiseAddress ? sidecar.ports.inbound : undefined,
         labels: opts.labels,
+        namespace: opts.namespace,
       },
       tls: () => identity.current(),
       apply: (snapshot) => sidecar.config.set(snapshot),

@@ -27,7 +27,7 @@ describe("egress (outboundTrafficPolicy)", () => {
   const meshCalls: string[] = [];
   const handler = compose(
     routeLayer(() => buildRouteTable([])),
-    egressLayer({ isMeshService: (s) => s === "reviews", mode: () => mode, clients, via: "1.1 tsmesh-test" }),
+    egressLayer({ isMeshService: (s) => s === "default/reviews", mode: () => mode, clients, via: "1.1 tsmesh-test" }),
   )(async (r) => {
     meshCalls.push(r.authority);
     return { status: 204, headers: {}, body: null };

@@ -1,8 +1,9 @@
 // Outbound routing state derived from one Snapshot: compiled route table, policies by service,
 // endpoints by service. Immutable; a new snapshot builds a new one, and requests already past the
 // layers that read it keep what they picked.
-import { serviceIdentity } from "../../shared/identity.js";
+import { DEFAULT_NAMESPACE, serviceIdentity } from "../../shared/identity.js";
 import type { DestinationPolicySpec } from "../../shared/schema/destination-policy.js";
+import { namespaceOf, qualifyService, splitServiceKey } from "../../shared/service-key.js";
 import type { Snapshot } from "../../shared/snapshot.js";
 import type { Endpoint } from "../core/handler.js";
 import { buildRouteTable, type RouteTable } from "../filters/route/table.js";
@@ -11,11 +12,13 @@ import { poolKey } from "../upstream/pools.js";
 export interface OutboundState {
   readonly version: string;
   readonly routeTable: RouteTable;
+  /** By service key ("<namespace>/<service>"); each spec's `service` is that key. */
   readonly policies: ReadonlyMap<string, DestinationPolicySpec>;
+  /** By service key ("<namespace>/<service>"). */
   readonly endpoints: ReadonlyMap<string, readonly Endpoint[]>;
   /** Pool keys of every endpoint: pools not in here are closed. */
   readonly poolKeys: ReadonlySet<string>;
-  /** Concrete targets ("svc", "svc/subset") that may be asked for: picker cache entries to keep. */
+  /** Concrete targets ("ns/svc", "ns/svc/subset") that may be asked for: picker cache entries to keep. */
   readonly concretes: ReadonlySet<string>;
   /** MeshConfig outboundTrafficPolicy.mode: what happens to hosts outside the mesh. */
   readonly egress: "ALLOW_ANY" | "REGISTRY_ONLY";
@@ -23,28 +26,32 @@ export interface OutboundState {
 
 export const EMPTY_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
 
-export function buildOutboundState(snap: Snapshot): OutboundState {
+/**
+ * State for a sidecar in `namespace`. Snapshot endpoint keys are service keys; a short key (a
+ * static --config file, an older control plane) is a service of the sidecar's own namespace.
+ */
+export function buildOutboundState(snap: Snapshot, namespace: string = DEFAULT_NAMESPACE): OutboundState {
   const trustDomain = snap.meshConfig.trustDomain;
   const endpoints = new Map<string, Endpoint[]>();
   const poolKeys = new Set<string>();
   const concretes = new Set<string>();
-  for (const [service, records] of Object.entries(snap.endpoints)) {
-    const list = records.map((r) => ({
-      address: `${r.address}:${r.port}`,
-      host: r.address,
-      port: r.port,
-      labels: r.labels,
-      identity: serviceIdentity(service, trustDomain, r.namespace),
-    }));
+  for (const [name, records] of Object.entries(snap.endpoints)) {
+    const key = qualifyService(name, namespace);
+    // The identity a peer must prove comes from the service key, never from what an endpoint
+    // record says about itself: an instance of another namespace cannot answer for this service.
+    const { namespace: ns, service } = splitServiceKey(key);
+    const identity = serviceIdentity(service, trustDomain, ns);
+    const list = records.map((r) => ({ address: `${r.address}:${r.port}`, host: r.address, port: r.port, labels: r.labels, identity }));
     for (const ep of list) poolKeys.add(poolKey(ep));
-    endpoints.set(service, list);
-    concretes.add(service);
+    endpoints.set(key, [...(endpoints.get(key) ?? []), ...list]);
+    concretes.add(key);
   }
   const policies = new Map<string, DestinationPolicySpec>();
   for (const p of snap.policies) {
-    policies.set(p.spec.service, p.spec);
-    for (const s of p.spec.subsets ?? []) concretes.add(`${p.spec.service}/${s.name}`);
+    const key = qualifyService(p.spec.service, namespaceOf(p));
+    policies.set(key, { ...p.spec, service: key });
+    for (const s of p.spec.subsets ?? []) concretes.add(`${key}/${s.name}`);
   }
   const egress = snap.meshConfig.outboundTrafficPolicy?.mode ?? "ALLOW_ANY";
-  return { version: snap.version, routeTable: buildRouteTable(snap.routes), policies, endpoints, poolKeys, concretes, egress };
+  return { version: snap.version, routeTable: buildRouteTable(snap.routes, namespace), policies, endpoints, poolKeys, concretes, egress };
 }

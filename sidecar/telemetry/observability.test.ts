@@ -37,7 +37,7 @@ describe("observability bundle", () => {
     });
     obs.applySnapshot({ version: "12", meshConfig: { tracing: { sampling: 1, otlpEndpoint: rx.url } } });
     const route: Middleware = (next) => (r, c) => {
-      c.logical = "reviews";
+      c.logical = "default/reviews";
       c.route = "reviews#0";
       return next(r, c);
     };
@@ -59,8 +59,8 @@ describe("observability bundle", () => {
     expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([lines[0]!.traceId]));
     expect(spans.map((s) => s.kind).sort()).toEqual(["SPAN_KIND_CLIENT", "SPAN_KIND_CLIENT", "SPAN_KIND_INTERNAL"]);
     const text = await registry.metrics();
-    expect(text).toContain('tsmesh_requests_total{direction="outbound",source="productpage",destination="reviews",route="reviews#0",code="200"} 1');
-    expect(text).toContain('tsmesh_retries_total{destination="reviews",route="reviews#0"} 1');
+    expect(text).toContain('tsmesh_requests_total{direction="outbound",source="default/productpage",destination="default/reviews",route="reviews#0",code="200"} 1');
+    expect(text).toContain('tsmesh_retries_total{destination="default/reviews",route="reviews#0"} 1');
     expect(text).toContain("tsmesh_config_version 12");
   });
 

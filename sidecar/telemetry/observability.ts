@@ -3,7 +3,9 @@
 //   inbound:  compose(...obs.inbound, <authz ...>)(app)
 //   outbound: compose(...obs.outbound, <route, split, breaker>, retry, obs.attempt, <balancer ...>)
 import type { Registry } from "prom-client";
+import { DEFAULT_NAMESPACE } from "../../shared/identity.js";
 import { createLogger, type Logger } from "../../shared/log.js";
+import { serviceKey } from "../../shared/service-key.js";
 import {
   createSidecarMetrics,
   setConfigVersion,
@@ -56,18 +58,20 @@ export function createObservability(opts: ObservabilityOptions): Observability {
   const accessLog = createAccessLog({ service: opts.service, meshConfig, write: writeAccessLog });
   const tracer = telemetry.tracer;
   const log = opts.log ?? createLogger("telemetry").child({ service: opts.service });
+  // Metric labels name services as "<namespace>/<service>", as routing does.
+  const self = serviceKey(opts.namespace ?? DEFAULT_NAMESPACE, opts.service);
   return {
     telemetry,
     metrics,
     accessLog,
     inbound: [
       accessLog.layer("inbound"),
-      metricsLayer({ metrics, direction: "inbound", service: opts.service }),
+      metricsLayer({ metrics, direction: "inbound", service: self }),
       inboundTracingLayer({ tracer, service: opts.service }),
     ],
     outbound: [
       accessLog.layer("outbound"),
-      metricsLayer({ metrics, direction: "outbound", service: opts.service }),
+      metricsLayer({ metrics, direction: "outbound", service: self }),
       outboundRequestTracingLayer({ tracer }),
     ],
     attempt: outboundTracingLayer({ tracer }),

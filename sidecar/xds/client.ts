@@ -157,7 +157,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       call.on("end", () => end("stream closed by the control plane"));
       const n = this.opts.node;
       send({
-        node: { service: n.service, instanceId: n.instanceId, address: n.address ?? "", inboundPort: n.inboundPort ?? 0, labels: n.labels ?? {} },
+        node: { service: n.service, instanceId: n.instanceId, address: n.address ?? "", inboundPort: n.inboundPort ?? 0, labels: n.labels ?? {}, namespace: n.namespace ?? "" },
         versionInfo: this.version(),
         responseNonce: "",
         errorDetail: "",

@@ -7,10 +7,11 @@ import { normalizePath } from "./path.js";
 const policy = (name: string, spec: Omit<AuthorizationPolicySpec, "service"> & { service?: string }): AuthorizationPolicy => ({
   apiVersion: "tsmesh.dev/v1", kind: "AuthorizationPolicy", metadata: { name }, spec: { service: "reviews", ...spec },
 });
-const id = (svc: string) => `spiffe://cluster.local/ns/default/sa/${svc}`;
-const from = (svc: string | undefined, method = "GET", path = "/") => ({
-  service: "reviews", peerIdentity: svc && id(svc), peerService: svc, method, path,
+const id = (svc: string, ns = "default") => `spiffe://cluster.local/ns/${ns}/sa/${svc}`;
+const from = (svc: string | undefined, method = "GET", path = "/", ns = "default") => ({
+  service: "reviews", peerIdentity: svc && id(svc, ns), peerService: svc, peerNamespace: svc && ns, method, path,
 });
+const inNamespace = (p: AuthorizationPolicy, namespace: string): AuthorizationPolicy => ({ ...p, metadata: { ...p.metadata, namespace } });
 
 describe("authorize", () => {
   it("allows everything when no policy selects the service", () => {
@@ -65,6 +66,43 @@ describe("authorize", () => {
     for (const path of ["/admin", "//admin", "/./admin", "/public/../admin", "/%61dmin/x", "/admin/"]) {
       expect(authorize([deny], from("a", "GET", path)).allowed, path).toBe(false);
     }
+  });
+});
+
+describe("authorize across namespaces (regression: another namespace can impersonate a service)", () => {
+  it("from.services [a] admits default/a, never spiffe://.../ns/evil/sa/a", () => {
+    const p = policy("from-a", { action: "ALLOW", rules: [{ from: { services: ["a"] } }] });
+    expect(authorize([p], from("a")).allowed).toBe(true);
+    const d = authorize([p], from("a", "GET", "/", "evil"));
+    expect(d.allowed).toBe(false);
+    expect(d.reason).toContain("spiffe://cluster.local/ns/evil/sa/a");
+  });
+
+  it("resolves short names in the policy's namespace; ns/name names another", () => {
+    const shop = inNamespace(policy("shop-from-a", { action: "ALLOW", rules: [{ from: { services: ["a", "default/b"] } }] }), "shop");
+    const req = (svc: string, ns: string) => ({ ...from(svc, "GET", "/", ns), namespace: "shop" });
+    expect(authorize([shop], req("a", "shop")).allowed).toBe(true);
+    expect(authorize([shop], req("a", "default")).allowed).toBe(false);
+    expect(authorize([shop], req("b", "default")).allowed).toBe(true);
+    expect(authorize([shop], req("b", "shop")).allowed).toBe(false);
+  });
+
+  it("selects the service of the policy's namespace only", () => {
+    const shop = inNamespace(policy("shop-deny", { action: "ALLOW", rules: [] }), "shop");
+    expect(authorize([shop], from("a")).allowed).toBe(true);
+    expect(authorize([shop], { ...from("a"), namespace: "shop" }).allowed).toBe(false);
+    const qualified = policy("q", { service: "shop/reviews", action: "ALLOW", rules: [] });
+    expect(authorize([qualified], { ...from("a"), namespace: "shop" }).allowed).toBe(false);
+  });
+
+  it("from.namespaces admits any service of those namespaces, and nothing unauthenticated", () => {
+    const p = policy("from-ns", { action: "ALLOW", rules: [{ from: { namespaces: ["shop"] } }] });
+    expect(authorize([p], from("x", "GET", "/", "shop")).allowed).toBe(true);
+    expect(authorize([p], from("x", "GET", "/", "evil")).allowed).toBe(false);
+    expect(authorize([p], from(undefined)).allowed).toBe(false);
+    const both = policy("both", { action: "ALLOW", rules: [{ from: { namespaces: ["shop"], services: ["shop/a"] } }] });
+    expect(authorize([both], from("a", "GET", "/", "shop")).allowed).toBe(true);
+    expect(authorize([both], from("b", "GET", "/", "shop")).allowed).toBe(false);
   });
 });
 

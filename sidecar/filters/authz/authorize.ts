@@ -4,15 +4,21 @@
 // within a field any listed value may.
 import type { AuthorizationPolicy } from "../../../shared/schema/kinds.js";
 import type { AuthorizationRule } from "../../../shared/schema/authorization-policy.js";
+import { DEFAULT_NAMESPACE } from "../../../shared/identity.js";
+import { namespaceOf, qualifyService, serviceKey } from "../../../shared/service-key.js";
 import { normalizePath } from "./path.js";
 
 export interface AuthzRequest {
   /** The service being called (this sidecar's). */
   service: string;
+  /** Its namespace; default "default". */
+  namespace?: string;
   /** Verified SPIFFE ID of the peer; undefined for plaintext (PERMISSIVE) callers. */
   peerIdentity?: string;
   /** Service part of the peer's SPIFFE ID. */
   peerService?: string;
+  /** Namespace part of the peer's SPIFFE ID. */
+  peerNamespace?: string;
   method: string;
   path: string;
 }
@@ -30,10 +36,19 @@ function pathMatches(pattern: string, path: string): boolean {
   return path === pattern;
 }
 
-export function ruleMatches(rule: AuthorizationRule, req: AuthzRequest & { path: string }): boolean {
+/**
+ * `policyNamespace` is where the rule's short service names resolve: from.services ["a"] admits
+ * only the service a of the policy's own namespace, never an "a" of another namespace.
+ */
+export function ruleMatches(rule: AuthorizationRule, req: AuthzRequest & { path: string }, policyNamespace: string = DEFAULT_NAMESPACE): boolean {
   const from = rule.from;
   if (from?.identities && !(req.peerIdentity !== undefined && from.identities.includes(req.peerIdentity))) return false;
-  if (from?.services && !(req.peerService !== undefined && from.services.includes(req.peerService))) return false;
+  if (from?.services || from?.namespaces) {
+    if (req.peerService === undefined || req.peerNamespace === undefined) return false;
+    const peer = serviceKey(req.peerNamespace, req.peerService);
+    if (from.services && !from.services.some((s) => qualifyService(s, policyNamespace) === peer)) return false;
+    if (from.namespaces && !from.namespaces.includes(req.peerNamespace)) return false;
+  }
   if (rule.paths && !rule.paths.some((p) => pathMatches(p, req.path))) return false;
   if (rule.methods && !rule.methods.includes(req.method.toUpperCase())) return false;
   return true;
@@ -41,15 +56,16 @@ export function ruleMatches(rule: AuthorizationRule, req: AuthzRequest & { path:
 
 function firstMatch(policies: readonly AuthorizationPolicy[], req: AuthzRequest): string | undefined {
   for (const p of policies) {
-    const i = p.spec.rules.findIndex((r) => ruleMatches(r, req));
+    const i = p.spec.rules.findIndex((r) => ruleMatches(r, req, namespaceOf(p)));
     if (i !== -1) return `policy "${p.metadata.name}" rule ${i}`;
   }
   return undefined;
 }
 
 export function authorize(policies: readonly AuthorizationPolicy[], request: AuthzRequest): AuthzDecision {
-  const selected = policies.filter((p) => p.spec.service === request.service);
-  if (selected.length === 0) return { allowed: true, reason: `no authorization policy selects "${request.service}"` };
+  const own = serviceKey(request.namespace ?? DEFAULT_NAMESPACE, request.service);
+  const selected = policies.filter((p) => qualifyService(p.spec.service, namespaceOf(p)) === own);
+  if (selected.length === 0) return { allowed: true, reason: `no authorization policy selects "${own}"` };
   const req = { ...request, path: normalizePath(request.path) };
   const who = req.peerIdentity ?? "an unauthenticated peer";
   const denied = firstMatch(selected.filter((p) => p.spec.action === "DENY"), req);

@@ -35,6 +35,15 @@ describe("authzLayer", () => {
     expect(c.annotations.authz).toBe("denied");
   });
 
+  it("another namespace can impersonate a service (regression): a peer of ns evil with sa frontend gets 403", async () => {
+    let called = 0;
+    const handler = authzLayer(() => policies, "reviews", "default")(async () => (called++, { status: 200, headers: {}, body: null }));
+    const c: RequestContext = { ...ctx(), peerIdentity: "spiffe://cluster.local/ns/evil/sa/frontend" };
+    expect((await handler(req, c)).status).toBe(403);
+    expect(called).toBe(0);
+    expect((await handler(req, ctx("frontend"))).status).toBe(200);
+  });
+
   it("denies plaintext peers when a policy needs an identity, and allows everyone for other services", async () => {
     const handler = (svc: string) => authzLayer(() => policies, svc)(async () => ({ status: 200, headers: {}, body: null }));
     expect((await handler("reviews")(req, ctx())).status).toBe(403);

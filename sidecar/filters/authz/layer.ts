@@ -2,7 +2,7 @@
 // authorize() says no. The peer identity is the SPIFFE ID verified by the mTLS handshake.
 import { Readable } from "node:stream";
 import type { AuthorizationPolicy } from "../../../shared/schema/kinds.js";
-import { parseSpiffeId } from "../../../shared/identity.js";
+import { DEFAULT_NAMESPACE, parseSpiffeId } from "../../../shared/identity.js";
 import type { MeshResponse, Middleware } from "../../core/handler.js";
 import { authorize } from "./authorize.js";
 
@@ -15,13 +15,16 @@ export function forbidden(reason: string): MeshResponse {
   };
 }
 
-export function authzLayer(getPolicies: () => readonly AuthorizationPolicy[], ownService: string): Middleware {
+export function authzLayer(getPolicies: () => readonly AuthorizationPolicy[], ownService: string, ownNamespace: string = DEFAULT_NAMESPACE): Middleware {
   return (next) => (req, ctx) => {
     const peerIdentity = ctx.peerIdentity;
+    const peer = peerIdentity ? parseSpiffeId(peerIdentity) : undefined;
     const decision = authorize(getPolicies(), {
       service: ownService,
+      namespace: ownNamespace,
       peerIdentity,
-      peerService: peerIdentity ? parseSpiffeId(peerIdentity)?.service : undefined,
+      peerService: peer?.service,
+      peerNamespace: peer?.namespace,
       method: req.method,
       path: req.path,
     });

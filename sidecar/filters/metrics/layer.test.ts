@@ -34,20 +34,20 @@ describe("metrics layer", () => {
     const reg = new Registry();
     const metrics = createSidecarMetrics(reg);
     const upstream: Handler = async (_req, c) => {
-      c.logical = "reviews";
+      c.logical = "default/reviews";
       c.route = "r#0";
       c.annotations.retries = 2;
       return { status: 200, headers: {}, body: Readable.from(["a", "b"]) };
     };
-    const h = metricsLayer({ metrics, direction: "outbound", service: "productpage" })(upstream);
-    const labels = { direction: "outbound", source: "productpage", destination: "reviews", route: "r#0", code: "200" };
+    const h = metricsLayer({ metrics, direction: "outbound", service: "default/productpage" })(upstream);
+    const labels = { direction: "outbound", source: "default/productpage", destination: "default/reviews", route: "r#0", code: "200" };
     for (let i = 0; i < 3; i++) {
       const res = await h(req, ctx());
       expect((await value(reg, "tsmesh_requests_total", labels)) ?? 0).toBe(i); // not before the body ends
       for await (const _ of res.body!) void _;
     }
     expect(await value(reg, "tsmesh_requests_total", labels)).toBe(3);
-    expect(await value(reg, "tsmesh_retries_total", { destination: "reviews", route: "r#0" })).toBe(6);
+    expect(await value(reg, "tsmesh_retries_total", { destination: "default/reviews", route: "r#0" })).toBe(6);
     const { code: _c, ...durLabels } = labels;
     expect(await value(reg, "tsmesh_request_duration_seconds", { ...durLabels, le: "+Inf" })).toBe(3);
   });
@@ -58,11 +58,13 @@ describe("metrics layer", () => {
     const boom: Handler = async () => {
       throw new MeshError(503, "TSMESH_ERR_OVERFLOW", "overflow");
     };
-    const h = metricsLayer({ metrics, direction: "inbound", service: "reviews" })(boom);
+    const h = metricsLayer({ metrics, direction: "inbound", service: "default/reviews" })(boom);
     await expect(h(req, ctx({ peerIdentity: "spiffe://cluster.local/ns/default/sa/productpage" }))).rejects.toThrow();
+    await expect(h(req, ctx({ peerIdentity: "spiffe://cluster.local/ns/evil/sa/productpage" }))).rejects.toThrow();
     await expect(h(req, ctx())).rejects.toThrow();
-    const base = { direction: "inbound", destination: "reviews", route: "", code: "503" };
-    expect(await value(reg, "tsmesh_requests_total", { ...base, source: "productpage" })).toBe(1);
+    const base = { direction: "inbound", destination: "default/reviews", route: "", code: "503" };
+    expect(await value(reg, "tsmesh_requests_total", { ...base, source: "default/productpage" })).toBe(1);
+    expect(await value(reg, "tsmesh_requests_total", { ...base, source: "evil/productpage" })).toBe(1);
     expect(await value(reg, "tsmesh_requests_total", { ...base, source: "unknown" })).toBe(1);
   });
 
@@ -80,8 +82,8 @@ describe("metrics layer", () => {
     expect(s).toBeLessThan(1);
   });
 
-  it("maps SPIFFE IDs to services", () => {
-    expect(peerService("spiffe://cluster.local/ns/shop/sa/cart")).toBe("cart");
+  it("maps SPIFFE IDs to <namespace>/<service>", () => {
+    expect(peerService("spiffe://cluster.local/ns/shop/sa/cart")).toBe("shop/cart");
     expect(peerService("spiffe://x/y")).toBe("unknown");
     expect(peerService(undefined)).toBe("unknown");
   });

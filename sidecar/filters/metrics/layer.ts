@@ -2,6 +2,7 @@
 // tsmesh_requests_total, tsmesh_request_duration_seconds and tsmesh_retries_total.
 // Put it first on each listener's stack so the duration covers every other layer.
 import { parseSpiffeId } from "../../../shared/identity.js";
+import { serviceKey } from "../../../shared/service-key.js";
 import type { Direction, SidecarMetrics } from "../../../shared/metrics/index.js";
 import { counterSeries, histogramSeries, type CounterSeries, type HistogramSeries } from "../../../shared/metrics/series.js";
 import { invoke, type Middleware, type RequestContext } from "../../core/handler.js";
@@ -12,14 +13,14 @@ export const UNKNOWN = "unknown";
 export interface MetricsLayerOptions {
   metrics: Pick<SidecarMetrics, "requests" | "requestDuration" | "retries">;
   direction: Direction;
-  /** This sidecar's service. */
+  /** This sidecar's service key, "<namespace>/<service>". */
   service: string;
 }
 
-/** Service name of a verified SPIFFE ID; "unknown" for plaintext (PERMISSIVE) or foreign IDs. */
+/** "<namespace>/<service>" of a verified SPIFFE ID; "unknown" for plaintext (PERMISSIVE) or foreign IDs. */
 export function peerService(identity: string | undefined): string {
-  if (!identity) return UNKNOWN;
-  return parseSpiffeId(identity)?.service ?? UNKNOWN;
+  const id = identity ? parseSpiffeId(identity) : undefined;
+  return id ? serviceKey(id.namespace, id.service) : UNKNOWN;
 }
 
 interface Series {

@@ -82,7 +82,7 @@ describe("outbound decision stack", () => {
       await new Promise((r) => setImmediate(r));
       return { status: random() < 0.3 ? 503 : 200, headers: {}, body: null };
     };
-    const policy: DestinationPolicySpec = { service: "backend", loadBalancer: "least-request", retryBudget: { percent: 100, minRetriesPerSecond: 10 } };
+    const policy: DestinationPolicySpec = { service: "default/backend", loadBalancer: "least-request", retryBudget: { percent: 100, minRetriesPerSecond: 10 } };
     const { handler } = outbound(policy, upstream);
     const { ok, retries } = await run(handler, 2000, 8);
     expect(ok / 2000).toBeGreaterThanOrEqual(0.999);
@@ -94,7 +94,7 @@ describe("outbound decision stack", () => {
       await new Promise((r) => setTimeout(r, 1));
       return { status: 503, headers: {}, body: null };
     };
-    const { handler } = outbound({ service: "backend", loadBalancer: "round-robin", retryBudget: { percent: 20, minRetriesPerSecond: 3 } }, upstream);
+    const { handler } = outbound({ service: "default/backend", loadBalancer: "round-robin", retryBudget: { percent: 20, minRetriesPerSecond: 3 } }, upstream);
     const { ok, retries } = await run(handler, 300, 20);
     expect(ok).toBe(0);
     // Unbounded, 300 requests x 7 retries = 2100; 20% of 20 active allows ~4 concurrent retries.
@@ -104,13 +104,13 @@ describe("outbound decision stack", () => {
   it("ejects an endpoint that always fails, so later requests need no retries", async () => {
     const upstream: Handler = async (_r, c) => ({ status: c.endpoint!.port === 2 ? 500 : 200, headers: {}, body: null });
     const policy: DestinationPolicySpec = {
-      service: "backend", loadBalancer: "round-robin",
+      service: "default/backend", loadBalancer: "round-robin",
       outlierDetection: { consecutive5xx: 3, interval: "10s", baseEjectionTime: "30s", maxEjectionPercent: 34 },
     };
     const { handler, outliers } = outbound(policy, upstream);
     const first = await run(handler, 30, 1);
     expect(first.ok).toBe(30);
-    expect(outliers.isEjected("backend", "127.0.0.1:2")).toBe(true);
+    expect(outliers.isEjected("default/backend", "127.0.0.1:2")).toBe(true);
     const later = await run(handler, 30, 1);
     expect([later.ok, later.retries]).toEqual([30, 0]);
   });

@@ -31,17 +31,18 @@ describe("routeLayer", () => {
   it("sets logical, rule and route name for a matched rule", async () => {
     const c = ctx();
     await handler(req("reviews.default.svc.cluster.local:9080", "/v2/books"), c);
-    expect(c.logical).toBe("reviews");
+    expect(c.logical).toBe("default/reviews");
     expect(c.route).toBe("reviews#0");
     expect(c.rule?.timeout).toBe("1s");
+    expect(c.rule?.backends).toEqual([{ service: "default/reviews", subset: "v2", weight: 1 }]);
   });
 
   it("passes an unrouted host to the service of that name with Istio default retries", async () => {
     const c = ctx();
     await handler(req("ratings:80", "/"), c);
-    expect(c.logical).toBe("ratings");
+    expect(c.logical).toBe("default/ratings");
     expect(c.route).toBe("default");
-    expect(c.rule?.backends).toEqual([{ service: "ratings", weight: 1 }]);
+    expect(c.rule?.backends).toEqual([{ service: "default/ratings", weight: 1 }]);
     expect(c.rule?.retry).toMatchObject({ attempts: 2, retriableStatusCodes: [503] });
   });
 

@@ -82,24 +82,40 @@ describe("selectRoute", () => {
     expect(selectRoute(table, { ...q("/"), headers: { "x-a": ["1", "2"] } }).kind).toBe("matched");
   });
 
-  it("matches FQDN and namespaced hosts by their first label", () => {
+  it("matches short, namespaced and FQDN hosts of the same service", () => {
     const table = buildRouteTable([route("r", ["reviews"], [{}])]);
-    for (const host of ["reviews", "Reviews.default", "reviews.default.svc.cluster.local"]) {
-      expect(selectRoute(table, q("/", { host }))).toMatchObject({ kind: "matched", logical: "reviews" });
+    for (const host of ["reviews", "Reviews.default", "reviews.default.svc", "reviews.default.svc.cluster.local"]) {
+      expect(selectRoute(table, q("/", { host }))).toMatchObject({ kind: "matched", logical: "default/reviews" });
     }
   });
 
   it("passes through hosts no route names, and reports no-match for named hosts", () => {
     const table = buildRouteTable([route("r", ["reviews"], [{ matches: [{ method: "GET" }] }])]);
-    expect(selectRoute(table, q("/", { host: "ratings.default.svc.cluster.local" }))).toEqual({ kind: "passthrough", logical: "ratings" });
-    expect(selectRoute(table, q("/", { method: "DELETE" }))).toEqual({ kind: "no-match", logical: "reviews" });
+    expect(selectRoute(table, q("/", { host: "ratings.default.svc.cluster.local" }))).toEqual({ kind: "passthrough", logical: "default/ratings" });
+    expect(selectRoute(table, q("/", { method: "DELETE" }))).toEqual({ kind: "no-match", logical: "default/reviews" });
+  });
+
+  it("resolves a short host in the caller's namespace and a route's names in the route's namespace", () => {
+    const shopRoute = { ...route("shop-reviews", ["reviews"], [{ backends: [{ service: "reviews-v2", weight: 1 }] }]), metadata: { name: "shop-reviews", namespace: "shop" } };
+    const table = buildRouteTable([route("r", ["reviews"], [{}]), shopRoute], "shop");
+    expect(selectRoute(table, q("/"))).toMatchObject({ kind: "matched", logical: "shop/reviews", route: "shop-reviews#0", rule: { backends: [{ service: "shop/reviews-v2" }] } });
+    expect(selectRoute(table, q("/", { host: "reviews.default" }))).toMatchObject({ kind: "matched", logical: "default/reviews", route: "r#0" });
+    expect(selectRoute(table, q("/", { host: "reviews.other.svc.cluster.local" }))).toEqual({ kind: "passthrough", logical: "other/reviews" });
   });
 });
 
 describe("serviceOfHost", () => {
-  it("keeps IP literals whole", () => {
+  it("keeps IP literals and names that are not service names whole", () => {
     expect(serviceOfHost("127.0.0.1")).toBe("127.0.0.1");
     expect(serviceOfHost("[::1]")).toBe("[::1]");
-    expect(serviceOfHost("svc.ns")).toBe("svc");
+    expect(serviceOfHost("api.example.com")).toBe("api.example.com");
+    expect(serviceOfHost("a_b")).toBe("a_b");
+  });
+
+  it("names <namespace>/<service>: the caller's namespace for a short name, else the host's", () => {
+    expect(serviceOfHost("svc", "shop")).toBe("shop/svc");
+    expect(serviceOfHost("svc")).toBe("default/svc");
+    expect(serviceOfHost("svc.ns", "shop")).toBe("ns/svc");
+    expect(serviceOfHost("svc.ns.svc.cluster.local", "shop")).toBe("ns/svc");
   });
 });

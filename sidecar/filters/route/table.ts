@@ -2,7 +2,9 @@
 // request. Precedence follows Gateway API: exact path > longest prefix > regex, then a method
 // match, then more header matches; ties keep the order of routes and rules as given.
 import { isIP } from "node:net";
+import { DEFAULT_NAMESPACE } from "../../../shared/identity.js";
 import type { HTTPRoute } from "../../../shared/schema/kinds.js";
+import { namespaceOf, qualifyService, serviceKey } from "../../../shared/service-key.js";
 import type { RouteMatch, RouteRule } from "../../../shared/schema/http-route.js";
 import type { HeaderMap } from "../../core/handler.js";
 
@@ -23,8 +25,10 @@ interface CompiledMatch {
 }
 
 export interface RouteTable {
-  /** Compiled matches per host, most specific first. */
+  /** Compiled matches per host service ("<namespace>/<service>"), most specific first. */
   readonly byHost: ReadonlyMap<string, readonly CompiledMatch[]>;
+  /** The calling sidecar's namespace: where a host without one ("reviews") resolves. */
+  readonly namespace: string;
 }
 
 export interface RouteQuery {
@@ -37,6 +41,7 @@ export interface RouteQuery {
 }
 
 export type RouteSelection =
+  /** `logical` is a service key, "<namespace>/<service>" (an IP or external host as given). */
   /** A rule matched: `route` is "<HTTPRoute name>#<rule index>". */
   | { kind: "matched"; logical: string; route: string; rule: RouteRule }
   /** Routes name this host but none of their rules match the request (404 in Gateway API). */
@@ -44,11 +49,22 @@ export type RouteSelection =
   /** No route names this host: the host itself is the logical service. */
   | { kind: "passthrough"; logical: string };
 
-/** The service a host names: "reviews.default.svc.cluster.local" -> "reviews"; IP literals unchanged. */
-export function serviceOfHost(host: string): string {
+const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * The service key a host names, Kubernetes DNS style: "reviews" -> "<namespace>/reviews" (the
+ * caller's), "reviews.shop", "reviews.shop.svc" and "reviews.shop.svc.cluster.local" ->
+ * "shop/reviews". IP literals and other names (example.com.au) stay as given: not mesh services.
+ */
+export function serviceOfHost(host: string, namespace: string = DEFAULT_NAMESPACE): string {
   const lower = host.toLowerCase();
   if (isIP(lower.replace(/^\[(.*)\]$/, "$1"))) return lower;
-  return lower.split(".")[0]!;
+  const labels = lower.split(".");
+  const [service, ns, svc] = labels;
+  if (!labels.every((l) => LABEL.test(l))) return lower;
+  if (labels.length === 1) return serviceKey(namespace, service!);
+  if (labels.length === 2 || svc === "svc") return serviceKey(ns!, service!);
+  return lower;
 }
 
 /** Gateway API prefix matching is per path element: "/foo" matches "/foo" and "/foo/bar", not "/foobar". */
@@ -88,14 +104,25 @@ function precedence(a: CompiledMatch, b: CompiledMatch): number {
   );
 }
 
-/** Compiles routes for matching; throws on an invalid regex (routes are validated before this). */
-export function buildRouteTable(routes: readonly HTTPRoute[]): RouteTable {
+/** The rule with its backends' short service names resolved in `namespace`. */
+function qualifyRule(rule: RouteRule, namespace: string): RouteRule {
+  return { ...rule, backends: rule.backends.map((b) => ({ ...b, service: qualifyService(b.service, namespace) })) };
+}
+
+/**
+ * Compiles routes for matching, for a sidecar in `namespace`; throws on an invalid regex (routes
+ * are validated before this). A route's short host and backend names are in the route's namespace.
+ */
+export function buildRouteTable(routes: readonly HTTPRoute[], namespace: string = DEFAULT_NAMESPACE): RouteTable {
   const byHost = new Map<string, CompiledMatch[]>();
   for (const route of routes) {
-    const compiled = route.spec.rules.flatMap((rule, ruleIndex) =>
-      (rule.matches?.length ? rule.matches : [{}]).map((m) => compileMatch(route.metadata.name, ruleIndex, rule, m)),
-    );
-    for (const host of route.spec.hosts) {
+    const ns = namespaceOf(route);
+    const compiled = route.spec.rules.flatMap((raw, ruleIndex) => {
+      const rule = qualifyRule(raw, ns);
+      return (rule.matches?.length ? rule.matches : [{}]).map((m) => compileMatch(route.metadata.name, ruleIndex, rule, m));
+    });
+    for (const h of route.spec.hosts) {
+      const host = qualifyService(h, ns);
       const list = byHost.get(host) ?? [];
       list.push(...compiled);
       byHost.set(host, list);
@@ -103,7 +130,7 @@ export function buildRouteTable(routes: readonly HTTPRoute[]): RouteTable {
   }
   // Array.prototype.sort is stable: equal precedence keeps route then rule order.
   for (const list of byHost.values()) list.sort(precedence);
-  return { byHost };
+  return { byHost, namespace };
 }
 
 function headerValue(headers: HeaderMap, name: string): string | undefined {
@@ -122,13 +149,8 @@ function matches(m: CompiledMatch, path: string, method: string, headers: Header
 }
 
 export function selectRoute(table: RouteTable, query: RouteQuery): RouteSelection {
-  const host = query.host.toLowerCase();
-  let logical = host;
-  let list = table.byHost.get(host);
-  if (!list) {
-    logical = serviceOfHost(host);
-    list = table.byHost.get(logical);
-  }
+  const logical = serviceOfHost(query.host, table.namespace);
+  const list = table.byHost.get(logical);
   if (!list) return { kind: "passthrough", logical };
   const q = query.path.indexOf("?");
   const path = q === -1 ? query.path : query.path.slice(0, q);

@@ -29,8 +29,9 @@ describe("pickBackend", () => {
 
 describe("concrete names", () => {
   it("round-trips service and subset", () => {
-    expect(concreteName(b("reviews", 1, "v2"))).toBe("reviews/v2");
-    expect(parseConcrete("reviews/v2")).toEqual({ service: "reviews", subset: "v2" });
+    expect(concreteName(b("shop/reviews", 1, "v2"))).toBe("shop/reviews/v2");
+    expect(parseConcrete("shop/reviews/v2")).toEqual({ service: "shop/reviews", subset: "v2" });
+    expect(parseConcrete("shop/reviews")).toEqual({ service: "shop/reviews" });
     expect(parseConcrete("reviews")).toEqual({ service: "reviews" });
   });
 });

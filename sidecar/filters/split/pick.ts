@@ -17,14 +17,15 @@ export function pickBackend(backends: readonly RouteBackend[], random: () => num
   return [...backends].reverse().find((b) => b.weight > 0);
 }
 
-/** "reviews" or "reviews/v2": the concrete target name used for pools, breakers and metrics. */
+/** "shop/reviews" or "shop/reviews/v2": the concrete target name used for pools, breakers and metrics. */
 export function concreteName(backend: RouteBackend): string {
   return backend.subset ? `${backend.service}/${backend.subset}` : backend.service;
 }
 
-/** Splits a concrete name back into service and subset. */
+/** Splits a concrete name back into service ("<namespace>/<service>") and subset. */
 export function parseConcrete(concrete: string): { service: string; subset?: string } {
-  const slash = concrete.indexOf("/");
+  const first = concrete.indexOf("/");
+  const slash = first === -1 ? -1 : concrete.indexOf("/", first + 1);
   return slash === -1 ? { service: concrete } : { service: concrete.slice(0, slash), subset: concrete.slice(slash + 1) };
 }
 

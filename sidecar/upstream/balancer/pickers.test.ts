@@ -141,12 +141,12 @@ describe("balancerLayer", () => {
 
   it("releases the count when the attempt throws, and answers 503 without endpoints", async () => {
     const load = new LoadTracker();
-    const cache = new PickerCache({ registry: createDefaultBalancerRegistry(), endpointsOf: (s) => (s === "reviews" ? eps : []), load });
+    const cache = new PickerCache({ registry: createDefaultBalancerRegistry(), endpointsOf: (s) => (s === "default/reviews" ? eps : []), load });
     const failing = balancerLayer(cache, load)(async () => Promise.reject(new Error("boom")));
-    const c = ctx({ concrete: "reviews" });
+    const c = ctx({ concrete: "default/reviews" });
     await expect(failing(req, c)).rejects.toThrow("boom");
     expect(load.activeRequests(c.endpoint!.address)).toBe(0);
-    await expect(failing(req, ctx({ concrete: "ratings" }))).rejects.toMatchObject({ status: 503, code: "TSMESH_ERR_NO_ENDPOINTS" });
-    await expect(failing(req, ctx({ concrete: "reviews/v9" }))).rejects.toMatchObject({ status: 503, message: 'subset "v9" of "reviews" is not defined by a DestinationPolicy' });
+    await expect(failing(req, ctx({ concrete: "default/ratings" }))).rejects.toMatchObject({ status: 503, code: "TSMESH_ERR_NO_ENDPOINTS" });
+    await expect(failing(req, ctx({ concrete: "default/reviews/v9" }))).rejects.toMatchObject({ status: 503, message: 'subset "v9" of "default/reviews" is not defined by a DestinationPolicy' });
   });
 });
