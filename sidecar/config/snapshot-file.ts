@@ -2,6 +2,7 @@
 // the API so a bad file fails at start with the offending field named.
 import { readFileSync } from "node:fs";
 import { meshConfigSpec } from "../../shared/schema/mesh-config.js";
+import { splitServiceKey } from "../../shared/service-key.js";
 import { validateResource } from "../../shared/schema/validate.js";
 import type { Kind } from "../../shared/schema/kinds.js";
 import type { EndpointRecord, Snapshot } from "../../shared/snapshot.js";
@@ -30,13 +31,16 @@ function endpoints(raw: unknown): Record<string, EndpointRecord[]> {
       const where = `endpoints.${service}[${i}]`;
       if (typeof e?.address !== "string" || e.address === "") throw new ConfigError(`${where}.address must be a host`);
       if (!Number.isInteger(e.port) || e.port! < 1 || e.port! > 65535) throw new ConfigError(`${where}.port must be 1..65535`);
+      // Keys are "<namespace>/<service>" (pushed) or a short service name (a hand-written file).
+      const qualified = service.includes("/") ? splitServiceKey(service) : undefined;
+      const namespace = qualified?.namespace ?? (typeof e.namespace === "string" && e.namespace !== "" ? e.namespace : undefined);
       return {
-        service,
+        service: qualified?.service ?? service,
         instanceId: typeof e.instanceId === "string" ? e.instanceId : `${e.address}:${e.port}`,
         address: e.address,
         port: e.port!,
         labels: e.labels && typeof e.labels === "object" ? e.labels : {},
-        ...(typeof e.namespace === "string" && e.namespace !== "" ? { namespace: e.namespace } : {}),
+        ...(namespace ? { namespace } : {}),
       };
     });
   }

@@ -16,11 +16,11 @@ export async function until<T>(what: string, fn: () => T | undefined | Promise<T
   }
 }
 
-export async function apiToken(apiPort: number, admin: string, service: string): Promise<string> {
+export async function apiToken(apiPort: number, admin: string, service: string, namespace?: string): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/tokens`, {
     method: "POST",
     headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-    body: JSON.stringify({ service, ttl: "10m" }),
+    body: JSON.stringify({ service, ttl: "10m", ...(namespace ? { namespace } : {}) }),
   });
   if (res.status !== 201) throw new Error(`token: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
@@ -32,13 +32,14 @@ export async function apiGet<T>(apiPort: number, admin: string, p: string): Prom
   return (await res.json()) as T;
 }
 
-/** A certificate for `service` from the CA at grpcPort, bootstrapped with a REST token. */
-export async function identityFor(opts: { apiPort: number; grpcPort: number; admin: string; caDir: string; service: string }): Promise<WorkloadIdentity> {
+/** A certificate for `service` (of `namespace`, default "default") from the CA at grpcPort, bootstrapped with a REST token. */
+export async function identityFor(opts: { apiPort: number; grpcPort: number; admin: string; caDir: string; service: string; namespace?: string }): Promise<WorkloadIdentity> {
   const wi = new WorkloadIdentity({
     service: opts.service,
+    namespace: opts.namespace,
     controlPlane: `127.0.0.1:${opts.grpcPort}`,
     trustBundlePem: await loadBundle(path.join(opts.caDir, "bundle.crt")),
-    token: await apiToken(opts.apiPort, opts.admin, opts.service),
+    token: await apiToken(opts.apiPort, opts.admin, opts.service, opts.namespace),
   });
   await wi.start();
   return wi;

@@ -76,7 +76,7 @@ describe("config push", () => {
       const snap = s.client.snapshot()!;
       expect(Number(snap.version)).toBeGreaterThanOrEqual(Number(version));
       // Consistent: the backend has an endpoints entry even though no instance is registered.
-      expect(snap.endpoints["reviews-v2"]).toEqual([]);
+      expect(snap.endpoints["default/reviews-v2"]).toEqual([]);
     }
     const list = await until("acked versions recorded", async () => {
       const l = await apiGet<SidecarList>(cp.apiPort, ADMIN, "/api/v1/sidecars");
@@ -121,6 +121,38 @@ describe("config push", () => {
     expect(l.items.some((i) => i.instanceId === "impostor" || i.instanceId === "no-cert")).toBe(false);
   });
 
+  it("another namespace can impersonate a service (regression): an evil/a certificate registers only as evil/a, and may not claim default", async () => {
+    const evil = await identityFor({ apiPort: cp.apiPort, grpcPort: cp.grpcPort, admin: ADMIN, caDir: path.join(dataDir, "certs"), service: "imp", namespace: "evil" });
+    ids.set("evil/imp", evil);
+    const good = await sidecar("imp", "imp-good", { node: { service: "imp", instanceId: "imp-good", address: "127.0.0.1", inboundPort: 16101 } });
+
+    // Claiming the default namespace with an evil certificate: refused, nothing registered.
+    const lines: string[] = [];
+    const log = createLogger("test", { level: "warn", write: (l) => lines.push(l) });
+    const claim = xdsFor(evil, { addresses: [`127.0.0.1:${cp.grpcPort}`], node: { service: "imp", namespace: "default", instanceId: "imp-claim", address: "127.0.0.1", inboundPort: 16102 }, log });
+    clients.push(claim.client);
+    await claim.client.start();
+    await until("claim refused", () => lines.some((l) => l.includes("TSMESH_ERR_IDENTITY_MISMATCH") && l.includes("spiffe://cluster.local/ns/evil/sa/imp")));
+    expect(claim.responses).toEqual([]);
+    await claim.client.stop();
+
+    // Without a claim, the stream is evil/imp: its endpoint is filed there, never under default/imp.
+    const other = xdsFor(evil, { addresses: [`127.0.0.1:${cp.grpcPort}`], node: { service: "imp", instanceId: "imp-evil", address: "127.0.0.1", inboundPort: 16103 } });
+    clients.push(other.client);
+    await other.client.start();
+    const snap = await until("evil endpoint filed under evil/imp", () => {
+      const s = good.client.snapshot();
+      return s?.endpoints["evil/imp"]?.some((e) => e.instanceId === "imp-evil") ? s : undefined;
+    });
+    expect(snap.endpoints["default/imp"]!.map((e) => e.instanceId)).toEqual(["imp-good"]);
+    const eps = await apiGet<{ items: Array<{ instanceId: string; namespace: string }> }>(cp.apiPort, ADMIN, "/api/v1/endpoints?service=evil/imp");
+    expect(eps.items).toMatchObject([{ instanceId: "imp-evil", namespace: "evil" }]);
+    const sidecars = await apiGet<SidecarList>(cp.apiPort, ADMIN, "/api/v1/sidecars");
+    expect(sidecars.items.some((i) => i.instanceId === "imp-claim")).toBe(false);
+    await other.client.stop();
+    await good.client.stop();
+  });
+
   it("a NACKed version leaves the previous config in force and is not resent", async () => {
     const s = await sidecar("ratings", "ratings-1", {
       apply: (snap) => {
@@ -152,9 +184,9 @@ describe("config push", () => {
 
   it("registers the sidecar's endpoint while its stream is up and removes it with the stream", async () => {
     const s = await sidecar("details", "details-1", { node: { service: "details", instanceId: "details-1", address: "127.0.0.1", inboundPort: 16006 } });
-    await until("endpoint in every snapshot", () => s.client.snapshot()?.endpoints.details?.some((e) => e.instanceId === "details-1" && e.port === 16006));
+    await until("endpoint in every snapshot", () => s.client.snapshot()?.endpoints["default/details"]?.some((e) => e.instanceId === "details-1" && e.port === 16006));
     // The namespace comes from the certificate the stream proved, so peers check the right SPIFFE ID.
-    expect(s.client.snapshot()?.endpoints.details?.find((e) => e.instanceId === "details-1")?.namespace).toBe("default");
+    expect(s.client.snapshot()?.endpoints["default/details"]?.find((e) => e.instanceId === "details-1")?.namespace).toBe("default");
     const eps = await apiGet<{ items: Array<{ instanceId: string }> }>(cp.apiPort, ADMIN, "/api/v1/endpoints?service=details");
     expect(eps.items.map((e) => e.instanceId)).toEqual(["details-1"]);
     await s.client.stop();
