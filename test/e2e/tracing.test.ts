@@ -181,10 +181,10 @@ describe("tracing across two hops", () => {
     const sent = traceIds.length;
     const metrics = async (s: SidecarProcess) => (await request(`http://127.0.0.1:${s.admin}/metrics`)).body.text();
     const [mc, m1, m2] = await Promise.all([metrics(client), metrics(s1), metrics(s2)]);
-    expect(counter(mc, { direction: "outbound", source: "client", destination: "app1", route: "default", code: "200" })).toBe(sent);
-    expect(counter(m1, { direction: "inbound", source: "client", destination: "app1", code: "200" })).toBe(sent);
-    expect(counter(m1, { direction: "outbound", source: "app1", destination: "app2", code: "200" })).toBe(sent);
-    expect(counter(m2, { direction: "inbound", source: "app1", destination: "app2", code: "200" })).toBe(sent);
+    expect(counter(mc, { direction: "outbound", source: "default/client", destination: "default/app1", route: "default", code: "200" })).toBe(sent);
+    expect(counter(m1, { direction: "inbound", source: "default/client", destination: "default/app1", code: "200" })).toBe(sent);
+    expect(counter(m1, { direction: "outbound", source: "default/app1", destination: "default/app2", code: "200" })).toBe(sent);
+    expect(counter(m2, { direction: "inbound", source: "default/app1", destination: "default/app2", code: "200" })).toBe(sent);
     expect(mc).toMatch(/tsmesh_request_duration_seconds_bucket\{le="0.0005",direction="outbound"/);
     expect(mc).toContain("tsmesh_config_version 1");
   });
@@ -214,8 +214,8 @@ describe("tracing retries", () => {
       expect(servers.map((x) => x.service)).toEqual(["flaky"]);
     }
     const text = await (await request(`http://127.0.0.1:${client.admin}/metrics`)).body.text();
-    expect(text).toContain('tsmesh_retries_total{destination="flaky",route="flaky#0"} 1');
-    expect(counter(text, { direction: "outbound", destination: "flaky", route: "flaky#0", code: "200" })).toBe(2);
+    expect(text).toContain('tsmesh_retries_total{destination="default/flaky",route="flaky#0"} 1');
+    expect(counter(text, { direction: "outbound", destination: "default/flaky", route: "flaky#0", code: "200" })).toBe(2);
   }, 30_000);
 });
 

@@ -192,11 +192,11 @@ describe("REST API", () => {
     const reg = await cp.store.registerEndpoint({ service: "web-v1", instanceId: "a", address: "127.0.0.1", port: 1, labels: {} }, 5);
     const services = await call("GET", "/api/v1/services");
     expect(services.json.items).toEqual([
-      { name: "web", endpoints: 0, routes: ["web"] },
-      { name: "web-v1", endpoints: 1, routes: ["web"] },
-      { name: "web-v2", endpoints: 0, routes: ["web"] },
+      { name: "web", namespace: "default", endpoints: 0, routes: ["web"] },
+      { name: "web-v1", namespace: "default", endpoints: 1, routes: ["web"] },
+      { name: "web-v2", namespace: "default", endpoints: 0, routes: ["web"] },
     ]);
-    expect(((await call("GET", "/api/v1/endpoints")).json.items as unknown[]).length).toBe(1);
+    expect((await call("GET", "/api/v1/endpoints")).json.items).toMatchObject([{ service: "web-v1", namespace: "default", instanceId: "a" }]);
     expect((await call("GET", "/api/v1/sidecars")).json.items).toEqual([]);
     await reg.close();
   });
