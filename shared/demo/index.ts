@@ -9,7 +9,9 @@ import path from "node:path";
 import { caPlugin } from "../../control-plane/ca/index.js";
 import { startControlPlane, type ControlPlane } from "../../control-plane/main.js";
 import { pushPlugin } from "../../control-plane/push/index.js";
+import { DEFAULT_NAMESPACE } from "../identity.js";
 import { createLogger, type Level } from "../log.js";
+import { serviceKey } from "../service-key.js";
 import { newAppStats, startFrontend, startInventory, startOrders, type DemoApp } from "./apps.js";
 import { scrape, sumMetric } from "./metrics.js";
 import { createProgress } from "./progress.js";
@@ -61,7 +63,8 @@ async function configHas(s: DemoSidecar, route: string, service: string, version
     const dump = (await (await fetch(`http://127.0.0.1:${s.ports.admin}/config_dump`, { signal: AbortSignal.timeout(2000) })).json()) as { snapshot: DumpSnapshot | null };
     const snap = dump.snapshot;
     if (!snap?.routes?.some((r) => r.metadata.name === route)) return false;
-    const eps = snap.endpoints?.[service] ?? [];
+    // The demo's services are in the default namespace; pushed endpoints are keyed "<ns>/<service>".
+    const eps = snap.endpoints?.[serviceKey(DEFAULT_NAMESPACE, service)] ?? [];
     return versions.every((v) => eps.some((e) => (v === "*" ? true : e.labels.version === v)));
   } catch {
     return false;

@@ -23,10 +23,10 @@ function age(iso: unknown): string {
 
 function render(view: string, items: Row[]): string {
   if (view === "services") {
-    return table(["NAME", "ENDPOINTS", "ROUTES"], items.map((s) => [String(s.name), String(s.endpoints), (s.routes as string[]).join(",") || "-"]));
+    return table(["NAMESPACE", "NAME", "ENDPOINTS", "ROUTES"], items.map((s) => [String(s.namespace ?? "default"), String(s.name), String(s.endpoints), (s.routes as string[]).join(",") || "-"]));
   }
   if (view === "endpoints") {
-    return table(["SERVICE", "INSTANCE", "ADDRESS"], items.map((e) => [String(e.service), String(e.instanceId), `${String(e.address)}:${String(e.port)}`]));
+    return table(["NAMESPACE", "SERVICE", "INSTANCE", "ADDRESS"], items.map((e) => [String(e.namespace ?? "default"), String(e.service), String(e.instanceId), `${String(e.address)}:${String(e.port)}`]));
   }
   if (view === "sidecars") return stringify(items);
   return table(
