@@ -175,6 +175,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     ? new IdleScavenger({ scavenge: opts.scavengeWhenIdle, busy: (): boolean => inboundListener.inflight.size + outboundListener.inflight.size > 0 })
     : undefined;
   const onIdle = scavenger && (() => scavenger.notify());
+  const escapedSlashes = () => config.get()?.meshConfig.pathNormalization?.escapedSlashes ?? "REJECT";
   const bind = opts.bind ?? "0.0.0.0";
   const inboundListener = new MeshListener({
     name: "inbound",
@@ -183,6 +184,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     handler: inboundHandler,
     log,
     tls: { state: () => tlsState, mode: () => config.get()?.meshConfig.mtls ?? "STRICT" },
+    escapedSlashes,
     onIdle,
   });
   const outboundListener = new MeshListener({
@@ -191,6 +193,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     port: opts.outboundPort ?? 15001,
     handler: outboundHandler,
     log,
+    escapedSlashes,
     onIdle,
   });
 

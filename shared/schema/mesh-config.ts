@@ -21,6 +21,12 @@ export const meshConfigSpec = z.strictObject({
    * them to the host the app named, REGISTRY_ONLY refuses them with 502.
    */
   outboundTrafficPolicy: z.strictObject({ mode: z.enum(["ALLOW_ANY", "REGISTRY_ONLY"]).default("ALLOW_ANY") }).optional(),
+  /**
+   * Request paths are always normalised at the sidecar edge (dot segments, unreserved escapes,
+   * merged slashes). escapedSlashes (Envoy's path_with_escaped_slashes_action): REJECT (the
+   * default) answers 400 to a path with %2F or %5C; KEEP forwards them still encoded.
+   */
+  pathNormalization: z.strictObject({ escapedSlashes: z.enum(["REJECT", "KEEP"]).default("REJECT") }).optional(),
 });
 
 export type MeshConfigSpec = z.infer<typeof meshConfigSpec>;

@@ -18,7 +18,7 @@ export interface MeshRequest {
   method: string;
   /** host[:port] the app addressed (Host header, :authority or absolute URI). */
   authority: string;
-  /** Path and query. */
+  /** Path in normal form (sidecar/listener/request-path.ts), then the query as sent. */
   path: string;
   /** Lower-case names, hop-by-hop headers already removed. */
   headers: HeaderMap;

@@ -1,6 +1,7 @@
 // HTTP/1.1 downstream adapter: a request head + body stream -> MeshRequest, MeshResponse -> the
 // connection's writer (sidecar/listener/h1). Accepts origin-form with Host and absolute-form
-// (`GET http://svc:80/path`, what HTTP_PROXY clients send).
+// (`GET http://svc:80/path`, what HTTP_PROXY clients send). The path is normalised here, once,
+// for every layer and for the next hop (request-path.ts).
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { Cancellation } from "../core/cancel.js";
@@ -8,6 +9,7 @@ import { MeshError, type Handler, type MeshRequest, type RequestBody } from "../
 import { isValidAuthority } from "./authority.js";
 import { newContext } from "./context.js";
 import { errorReply } from "./errors.js";
+import { normalizeRequestPath, pathError, type EscapedSlashes } from "./request-path.js";
 import { Http1Connection, type Exchange } from "./h1/connection.js";
 import type { RequestHead } from "./h1/request-head.js";
 import { endToEndHeaders, responseHeaders } from "./headers.js";
@@ -19,6 +21,8 @@ export interface DownstreamOptions {
   /** Verified peer SPIFFE ID of the connection a request came on (inbound mTLS). */
   peerOf?: (socket: object) => string | undefined;
   draining: () => boolean;
+  /** MeshConfig pathNormalization.escapedSlashes, read per request (dynamic config). */
+  escapedSlashes: () => EscapedSlashes;
   onError?: (err: unknown, req: MeshRequest) => void;
 }
 
@@ -28,7 +32,7 @@ export interface Http1Limits {
   headersTimeoutMs: number;
 }
 
-const ABSOLUTE = /^https?:\/\/([^/?#]*)([^#]*)/i;
+const ABSOLUTE = /^https?:\/\/([^/?#]*)(.*)$/is;
 
 const CLIENT_GONE = new MeshError(499, "TSMESH_ERR_CLIENT_CLOSED", "downstream closed the request", {}, "reset");
 
@@ -80,6 +84,12 @@ export function serveHttp1(socket: Socket, opts: DownstreamOptions, limits: Http
         fail(exchange, new MeshError(400, "TSMESH_ERR_BAD_REQUEST", "invalid Host"));
         return;
       }
+      const normal = normalizeRequestPath(path, opts.escapedSlashes());
+      if (!normal.ok) {
+        fail(exchange, pathError(normal));
+        return;
+      }
+      path = normal.path;
       inflight.start();
       let ended = false;
       const end = () => {

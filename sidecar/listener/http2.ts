@@ -1,5 +1,6 @@
 // HTTP/2 downstream adapter (h2c from the app, h2 over mTLS from a peer): stream -> MeshRequest,
-// MeshResponse -> respond + body + trailers (gRPC status travels in trailers).
+// MeshResponse -> respond + body + trailers (gRPC status travels in trailers). :path is normalised
+// here as the HTTP/1.1 target is (request-path.ts).
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { dropBody, MeshError, type HeaderMap, type MeshRequest, type MeshResponse } from "../core/handler.js";
 import { Cancellation } from "../core/cancel.js";
@@ -8,6 +9,7 @@ import { newContext } from "./context.js";
 import { errorReply } from "./errors.js";
 import { endToEndHeaders, responseHeaders } from "./headers.js";
 import type { DownstreamOptions } from "./http1.js";
+import { normalizeRequestPath, pathError } from "./request-path.js";
 
 const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
 const END_STREAM = 0x1;
@@ -111,6 +113,11 @@ export function http2StreamListener(
       fail(stream, new MeshError(400, "TSMESH_ERR_BAD_REQUEST", "invalid :authority"), grpc);
       return;
     }
+    const path = normalizeRequestPath((headers[":path"] as string | undefined) ?? "/", opts.escapedSlashes());
+    if (!path.ok) {
+      fail(stream, pathError(path), grpc);
+      return;
+    }
     inflight.start();
     const controller = new Cancellation();
     let finished = false;
@@ -125,7 +132,7 @@ export function http2StreamListener(
     const meshReq: MeshRequest = {
       method: (headers[":method"] as string) ?? "GET",
       authority,
-      path: (headers[":path"] as string) ?? "/",
+      path: path.path,
       headers: endToEndHeaders(headers as HeaderMap),
       body: flags & END_STREAM ? { kind: "empty" } : { kind: "stream", stream, length: cl === undefined ? undefined : Number(cl) },
       protocol: "h2",

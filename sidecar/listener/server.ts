@@ -11,6 +11,7 @@ import type { TlsState } from "../config/tls-material.js";
 import type { Http1Connection } from "./h1/connection.js";
 import { serveHttp1, type DownstreamOptions } from "./http1.js";
 import { http2StreamListener } from "./http2.js";
+import type { EscapedSlashes } from "./request-path.js";
 import { sniff } from "./sniff.js";
 import { InFlight } from "./tracker.js";
 
@@ -36,6 +37,8 @@ export interface ListenerOptions {
   log: Logger;
   tls?: ListenerTls;
   maxHeaderSize?: number;
+  /** MeshConfig pathNormalization.escapedSlashes (default REJECT), read per request. */
+  escapedSlashes?: () => EscapedSlashes;
   /** Called each time the listener's last in-flight request ends. */
   onIdle?: () => void;
 }
@@ -67,6 +70,7 @@ export class MeshListener {
       inflight: this.inflight,
       peerOf: opts.tls ? peerOf : undefined,
       draining: () => this.draining,
+      escapedSlashes: opts.escapedSlashes ?? (() => "REJECT"),
       onError: (err: unknown, req: { method: string; authority: string; path: string }) => {
         const e = err as { status?: number; code?: string; message?: string };
         if (!e.status || e.status >= 500)

@@ -4,7 +4,6 @@
 // within a field any listed value may.
 import type { AuthorizationPolicy } from "../../../shared/schema/kinds.js";
 import type { AuthorizationRule } from "../../../shared/schema/authorization-policy.js";
-import { normalizePath } from "./path.js";
 
 export interface AuthzRequest {
   /** The service being called (this sidecar's). */
@@ -14,6 +13,7 @@ export interface AuthzRequest {
   /** Service part of the peer's SPIFFE ID. */
   peerService?: string;
   method: string;
+  /** Path (and query) as the listener normalised it: the path the app receives is the one judged. */
   path: string;
 }
 
@@ -50,7 +50,8 @@ function firstMatch(policies: readonly AuthorizationPolicy[], req: AuthzRequest)
 export function authorize(policies: readonly AuthorizationPolicy[], request: AuthzRequest): AuthzDecision {
   const selected = policies.filter((p) => p.spec.service === request.service);
   if (selected.length === 0) return { allowed: true, reason: `no authorization policy selects "${request.service}"` };
-  const req = { ...request, path: normalizePath(request.path) };
+  const q = request.path.indexOf("?");
+  const req = q === -1 ? request : { ...request, path: request.path.slice(0, q) };
   const who = req.peerIdentity ?? "an unauthenticated peer";
   const denied = firstMatch(selected.filter((p) => p.spec.action === "DENY"), req);
   if (denied) return { allowed: false, reason: `${req.method} ${req.path} from ${who} is denied by ${denied}` };
