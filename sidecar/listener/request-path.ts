@@ -19,8 +19,24 @@ export type EscapedSlashes = "REJECT" | "KEEP";
 export type Refusal = { ok: false; code: string; reason: string };
 export type PathResult = { ok: true; path: string } | Refusal;
 
-/** A path already in normal form (the common case): non-empty segments of plain pchars, no dot segment. */
-const NORMAL = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@]+)*\/?$/;
+/** pchar (RFC 3986) without "%": the characters a path in normal form is made of, besides "/". */
+const PLAIN = new Uint8Array(128);
+for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@") PLAIN[ch.charCodeAt(0)] = 1;
+
+/** A path already in normal form (the common case): non-empty segments of plain pchars, none "." or "..". */
+function isNormal(path: string): boolean {
+  let segStart = 1;
+  for (let i = 1; i <= path.length; i++) {
+    const c = i === path.length ? 47 : path.charCodeAt(i);
+    if (c === 47 /* / */) {
+      const len = i - segStart;
+      if (len === 0 && i !== path.length) return false;
+      if (len <= 2 && len > 0 && path.charCodeAt(segStart) === 46 && (len === 1 || path.charCodeAt(segStart + 1) === 46)) return false;
+      segStart = i + 1;
+    } else if (c >= 128 || PLAIN[c] === 0) return false;
+  }
+  return true;
+}
 // eslint-disable-next-line no-control-regex -- control characters, space and "#" are what is refused
 const BAD_QUERY = /[\x00-\x20\x7f#]/;
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
@@ -89,7 +105,7 @@ export function normalizeRequestPath(target: string, escapedSlashes: EscapedSlas
   const query = q === -1 ? "" : target.slice(q);
   if (query !== "" && BAD_QUERY.test(query)) return refuse(BAD_PATH, "the query contains a control character, space or fragment (#); percent-encode it");
   if (path.charCodeAt(0) !== 47 /* / */) return refuse(BAD_PATH, "the path must start with /");
-  if (NORMAL.test(path)) return { ok: true, path: target };
+  if (isNormal(path)) return { ok: true, path: target };
   const decoded = decode(path, escapedSlashes);
   if (typeof decoded !== "string") return decoded;
   return { ok: true, path: removeDotSegments(decoded) + query };
