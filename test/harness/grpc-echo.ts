@@ -27,11 +27,22 @@ function ctor(): grpc.ServiceClientConstructor {
   return pkg.tsmesh.test.Echo;
 }
 
-export async function startGrpcEcho(): Promise<{ port: number; close: () => Promise<void> }> {
+export interface GrpcEchoOptions {
+  /** The first n Say calls answer UNAVAILABLE (a trailers-only response). */
+  unavailableFirst?: number;
+}
+
+export async function startGrpcEcho(options: GrpcEchoOptions = {}): Promise<{ port: number; calls: () => number; close: () => Promise<void> }> {
   const Echo = ctor();
   const server = new grpc.Server();
+  let calls = 0;
   server.addService(Echo.service, {
     Say: (call: grpc.ServerUnaryCall<{ message: string }, EchoReplyMsg>, cb: grpc.sendUnaryData<EchoReplyMsg>) => {
+      calls++;
+      if (calls <= (options.unavailableFirst ?? 0)) {
+        cb({ code: grpc.status.UNAVAILABLE, details: "not ready yet" });
+        return;
+      }
       if (call.request.message === "fail") {
         cb({ code: grpc.status.FAILED_PRECONDITION, details: "asked to fail" });
         return;
@@ -56,7 +67,7 @@ export async function startGrpcEcho(): Promise<{ port: number; close: () => Prom
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
-  return { port, close: () => new Promise((resolve) => server.tryShutdown(() => resolve())) };
+  return { port, calls: () => calls, close: () => new Promise((resolve) => server.tryShutdown(() => resolve())) };
 }
 
 /** A client that talks plaintext h2 to `proxyPort` with `:authority` = `service`. */
