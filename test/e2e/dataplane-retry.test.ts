@@ -20,19 +20,16 @@ let pki: TestPki;
 const apps: TestApp[] = [];
 const sidecars: SidecarProcess[] = [];
 let a: SidecarProcess;
-/** The instance of "budget" answering 503 to every 10th request it gets. */
-let sometimes: TestApp;
 let grpcApp: Awaited<ReturnType<typeof startGrpcEcho>>;
 
 beforeAll(async () => {
   pki = createTestPki("retry");
   const [healthy, flaky, broken, plain] = await Promise.all([
     startEchoApp({ name: "healthy" }),
-    startEchoApp({ name: "sometimes", failEvery: 10 }),
+    startEchoApp({ name: "sometimes", failRate: 0.1 }),
     startEchoApp({ name: "broken", failEvery: 1 }),
     startEchoApp({ name: "plain" }),
   ]);
-  sometimes = flaky;
   apps.push(healthy, flaky, broken, plain);
   grpcApp = await startGrpcEcho({ unavailableFirst: 2 });
   const [b1, b2, down, half, rpc] = await Promise.all([
@@ -47,7 +44,7 @@ beforeAll(async () => {
   const closed = await freePort();
   const fast = { base: "1ms", max: "5ms" };
   const snapshot = snapshotOf({
-    routes: [route("budget", { attempts: 2, retryOn: ["5xx"], backoff: fast }), route("down", { attempts: 2, retryOn: ["5xx"], backoff: fast })],
+    routes: [route("budget", { attempts: 2, retryOn: ["5xx"] }), route("down", { attempts: 2, retryOn: ["5xx"], backoff: fast })],
     // No route for "half" or "grpcflaky": the default retry policy applies.
     policies: [policy({ service: "half", loadBalancer: "round-robin", retryBudget: { percent: 0, minRetriesPerSecond: 0 } })],
     endpoints: {
@@ -95,14 +92,12 @@ async function retriesTo(destination: string): Promise<number> {
 const count = (statuses: number[], status: number) => statuses.filter((s) => s === status).length;
 
 describe("retry budget (20% of requests over 10 s plus 10 retries/s)", () => {
-  it("retry_budget_far_tighter_than_20_percent: at 200 rps with one instance failing 10%, no 503 reaches the client", async () => {
-    const before = sometimes.count();
+  it("retry_budget_far_tighter_than_20_percent: at 200 rps with one instance failing 10% at random, no 503 reaches the client", async () => {
     const statuses = await paced("budget", 600, 200);
-    const failedAttempts = Math.floor(sometimes.count() / 10) - Math.floor(before / 10);
-    expect(failedAttempts).toBeGreaterThan(15);
+    // Each failed attempt is retried on the healthy instance, so a 503 reaching the client is a retry the budget refused.
+    expect(count(statuses, 503)).toBe(0);
     expect(count(statuses, 200)).toBe(600);
-    // Every failed attempt was retried (on the healthy instance): the budget refused none.
-    expect(await retriesTo("budget")).toBe(failedAttempts);
+    expect(await retriesTo("budget")).toBeGreaterThan(10);
   }, 30_000);
 
   it("against an instance failing every request, it grants 20% of requests plus the 100-retry reserve, no more", async () => {
