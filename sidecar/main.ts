@@ -15,6 +15,7 @@ import { RetryBudgets } from "./filters/retry/budget.js";
 import { createAppClient } from "./inbound/app-client.js";
 import { buildInboundStack } from "./inbound/stack.js";
 import { MeshListener } from "./listener/server.js";
+import { outboundConnect } from "./outbound/connect.js";
 import { EgressClients } from "./outbound/egress.js";
 import { IdleScavenger } from "./memory/idle-scavenger.js";
 import { buildOutboundStack } from "./outbound/stack.js";
@@ -147,6 +148,11 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     log.info("config applied", { version: snap.version, routes: snap.routes.length, services: next.endpoints.size });
   });
 
+  // One answer, for requests and CONNECT tunnels alike, to "is this host in the mesh?".
+  const meshOrEgress = {
+    isMeshService: (service: string) => outbound.endpoints.has(service) || outbound.policies.has(service),
+    mode: () => outbound.egress,
+  };
   const outboundHandler = buildOutboundStack({
     routeTable: () => outbound.routeTable,
     policyOf: (service) => outbound.policies.get(service),
@@ -156,11 +162,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     load,
     detectors,
     pools,
-    egress: {
-      isMeshService: (service) => outbound.endpoints.has(service) || outbound.policies.has(service),
-      mode: () => outbound.egress,
-      clients: egress,
-    },
+    egress: { ...meshOrEgress, clients: egress },
     observe: opts.observability === false ? [] : obs.outbound,
     observeAttempt: opts.observability === false ? undefined : obs.attempt,
   });
@@ -195,6 +197,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     log,
     escapedSlashes,
     onIdle,
+    connect: outboundConnect({ routeTable: () => outbound.routeTable, ...meshOrEgress }),
   });
 
   const notReady = () => {

@@ -97,10 +97,11 @@ function fail(stream: ServerHttp2Stream, err: unknown, grpc: boolean): void {
 export function http2StreamListener(
   opts: DownstreamOptions,
 ): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => void {
-  const { handler, inflight, peerOf, onError } = opts;
+  const { handler, inflight, peerOf, onError, tunnelAuthorityOf } = opts;
   return (stream, headers, flags) => {
     stream.on("error", () => {});
-    const authority = (headers[":authority"] ?? headers.host ?? "") as string;
+    // A stream that names no authority, on a connection tunnelled by CONNECT: the tunnel's.
+    const authority = (headers[":authority"] ?? headers.host ?? (tunnelAuthorityOf && stream.session ? tunnelAuthorityOf(stream.session.socket) : undefined) ?? "") as string;
     const contentType = headers["content-type"];
     const grpc = typeof contentType === "string" && contentType.startsWith("application/grpc");
     const te = headers.te;
