@@ -14,7 +14,8 @@ export interface ConnectTarget {
   port: number;
 }
 
-const REG_NAME = /^[A-Za-z0-9\-._~%!$&'()*+,;=]+$/;
+/** A DNS name or IPv4 address: what can be routed on or dialled (RFC 3986's wider reg-name is not). */
+const HOSTNAME = /^[A-Za-z0-9_]([A-Za-z0-9\-._]*[A-Za-z0-9_])?$/;
 
 export function parseConnectTarget(target: string): ConnectTarget | undefined {
   if (target.length > 255 + 8 || !isValidAuthority(target)) return undefined;
@@ -30,6 +31,6 @@ export function parseConnectTarget(target: string): ConnectTarget | undefined {
     if (!host.endsWith("]")) return undefined;
     hostname = host.slice(1, -1);
     if (isIP(hostname) !== 6) return undefined;
-  } else if (!REG_NAME.test(host)) return undefined;
+  } else if (!HOSTNAME.test(host)) return undefined;
   return { authority: target, host, hostname, port };
 }
