@@ -76,6 +76,27 @@ export function echoClientVia(proxyPort: number, service: string): EchoClient {
   return new Echo(`127.0.0.1:${proxyPort}`, grpc.credentials.createInsecure(), { "grpc.default_authority": service }) as unknown as EchoClient;
 }
 
+/**
+ * A client that dials `target` ("greeter:50051") by name, as an app under `tsmesh run` does: the
+ * environment's proxy variable (`grpc_proxy` or `http_proxy`, both read by grpc-js when the channel
+ * is made) names `proxyUrl`, so grpc-js opens a CONNECT tunnel through it.
+ */
+export function echoClientByName(target: string, proxyUrl: string, variable: "grpc_proxy" | "http_proxy" = "grpc_proxy"): EchoClient {
+  const Echo = ctor();
+  const names = ["grpc_proxy", "https_proxy", "http_proxy", "no_proxy", "no_grpc_proxy"] as const;
+  const saved = names.map((n) => [n, process.env[n]] as const);
+  for (const n of names) delete process.env[n];
+  process.env[variable] = proxyUrl;
+  try {
+    return new Echo(target, grpc.credentials.createInsecure()) as unknown as EchoClient;
+  } finally {
+    for (const [n, v] of saved) {
+      if (v === undefined) delete process.env[n];
+      else process.env[n] = v;
+    }
+  }
+}
+
 export function say(client: EchoClient, message: string, deadlineMs = 5000): Promise<EchoReplyMsg> {
   return new Promise((resolve, reject) =>
     client.Say({ message }, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res!))),
