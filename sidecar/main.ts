@@ -11,12 +11,13 @@ import { buildTlsState, certMetadata, type TlsMaterial, type TlsState } from "./
 import { Watchable } from "./config/watchable.js";
 import { authzLayer } from "./filters/authz/layer.js";
 import { CircuitBreakers } from "./filters/circuit-breaker/breakers.js";
+import { PASSTHROUGH_ROUTE } from "./filters/route/layer.js";
 import { RetryBudgets } from "./filters/retry/budget.js";
 import { createAppClient } from "./inbound/app-client.js";
 import { buildInboundStack } from "./inbound/stack.js";
 import { MeshListener } from "./listener/server.js";
 import { outboundConnect } from "./outbound/connect.js";
-import { EgressClients } from "./outbound/egress.js";
+import { EgressClients, PASSTHROUGH_CLUSTER } from "./outbound/egress.js";
 import { IdleScavenger } from "./memory/idle-scavenger.js";
 import { buildOutboundStack } from "./outbound/stack.js";
 import { buildOutboundState, EMPTY_ENDPOINTS, type OutboundState } from "./outbound/state.js";
@@ -197,7 +198,15 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     log,
     escapedSlashes,
     onIdle,
-    connect: outboundConnect({ routeTable: () => outbound.routeTable, ...meshOrEgress }),
+    connect: outboundConnect({
+      routeTable: () => outbound.routeTable,
+      ...meshOrEgress,
+      // Labelled as egress requests are (egress.ts): external hosts do not grow the label set.
+      onEgress:
+        opts.observability === false
+          ? undefined
+          : (status) => obs.metrics.requests.inc({ direction: "outbound", source: opts.service, destination: PASSTHROUGH_CLUSTER, route: PASSTHROUGH_ROUTE, code: String(status) }),
+    }),
   });
 
   const notReady = () => {

@@ -18,7 +18,8 @@ describe("outboundConnect", () => {
   let echo: net.Server;
   let echoPort = 0;
   let mode: EgressMode = "ALLOW_ANY";
-  const hook = outboundConnect({ routeTable: () => buildRouteTable([route]), isMeshService: (s) => s === "greeter", mode: () => mode });
+  const counted: number[] = [];
+  const hook = outboundConnect({ routeTable: () => buildRouteTable([route]), isMeshService: (s) => s === "greeter", mode: () => mode, onEgress: (status) => counted.push(status) });
   const ask = (target: string) => hook(parseConnectTarget(target)!, new Cancellation());
 
   beforeAll(async () => {
@@ -32,6 +33,7 @@ describe("outboundConnect", () => {
     for (const t of ["greeter:50051", "greeter:1", "greeter.default.svc.cluster.local:443", "alias:80"]) {
       expect(await ask(t)).toEqual({ kind: "serve" });
     }
+    expect(counted).toEqual([]); // requests inside the tunnel are counted by the stack
   });
 
   it("any other host: ALLOW_ANY dials it, REGISTRY_ONLY refuses with 502 TSMESH_ERR_NOT_IN_MESH", async () => {
@@ -42,6 +44,7 @@ describe("outboundConnect", () => {
     mode = "REGISTRY_ONLY";
     await expect(ask(`127.0.0.1:${echoPort}`)).rejects.toMatchObject({ status: 502, code: "TSMESH_ERR_NOT_IN_MESH" });
     mode = "ALLOW_ANY";
+    expect(counted.splice(0)).toEqual([200, 502]);
   });
 
   it("an outside host that refuses the connection is a 502 TSMESH_ERR_UPSTREAM_CONNECT", async () => {

@@ -20,6 +20,11 @@ export interface OutboundConnectDeps {
   mode: () => EgressMode;
   /** Opens the TCP connection of an egress tunnel (default: connectTcp, bounded). */
   dial?: (host: string, port: number, signal: CancelSignal) => Promise<Socket>;
+  /**
+   * Called once per CONNECT to a host outside the mesh with the status it was answered (200: the
+   * tunnel is open): its bytes are opaque, so the tunnel counts as one request (metrics).
+   */
+  onEgress?: (status: number) => void;
 }
 
 const SERVE: ConnectDecision = { kind: "serve" };
@@ -45,11 +50,23 @@ export function dialTcp(host: string, port: number, signal: CancelSignal): Promi
 
 export function outboundConnect(d: OutboundConnectDeps): ConnectHook {
   const dial = d.dial ?? dialTcp;
-  return (target: ConnectTarget, signal: CancelSignal) => {
-    if (isMeshHost(d, target.host)) return Promise.resolve(SERVE);
+  const egress = (target: ConnectTarget, signal: CancelSignal): Promise<ConnectDecision> => {
     if (d.mode() === "REGISTRY_ONLY") {
       return Promise.reject(new MeshError(502, "TSMESH_ERR_NOT_IN_MESH", `"${target.host}" is not a mesh service and outboundTrafficPolicy is REGISTRY_ONLY`));
     }
     return dial(target.hostname, target.port, signal).then((socket) => ({ kind: "pipe", socket }));
+  };
+  return (target: ConnectTarget, signal: CancelSignal) => {
+    if (isMeshHost(d, target.host)) return Promise.resolve(SERVE);
+    const decided = egress(target, signal);
+    const onEgress = d.onEgress;
+    if (!onEgress) return decided;
+    return decided.then(
+      (decision) => (onEgress(200), decision),
+      (err: unknown) => {
+        onEgress(err instanceof MeshError ? err.status : 502);
+        throw err;
+      },
+    );
   };
 }

@@ -124,7 +124,9 @@ describe("grpc-js apps under HTTP_PROXY cannot dial by name (CONNECT on the outb
     expect((await callByName(r, "greeter:50051")).code).toBe(grpc.status.OK);
   });
 
-  it("CONNECT to a host outside the mesh with ALLOW_ANY is a TCP tunnel to that host:port", async () => {
+  it("CONNECT to a host outside the mesh with ALLOW_ANY is a TCP tunnel to that host:port, counted as PassthroughCluster", async () => {
+    const metrics = async () => (await fetch(`http://127.0.0.1:${a.admin}/metrics`)).text();
+    const before = outboundCount(await metrics(), "PassthroughCluster");
     const { socket, head } = await rawConnect(a.outbound, `127.0.0.1:${tcpEchoPort}`);
     try {
       expect(head).toBe("HTTP/1.1 200 Connection Established\r\n\r\n");
@@ -141,6 +143,7 @@ describe("grpc-js apps under HTTP_PROXY cannot dial by name (CONNECT on the outb
     } finally {
       socket.destroy();
     }
+    expect(outboundCount(await metrics(), "PassthroughCluster")).toBe(before + 1);
   });
 
   it("CONNECT to a host outside the mesh with REGISTRY_ONLY is refused with 502 TSMESH_ERR_NOT_IN_MESH", async () => {
