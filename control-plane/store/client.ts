@@ -4,18 +4,26 @@
 // outcome is unknown would turn into a false conflict.
 import { Etcd3 } from "etcd3";
 import { noop } from "cockatiel";
+import type { EtcdClientTls } from "./etcd-certs.js";
 
 export interface ClientOptions {
   /** etcd client URLs, e.g. ["http://127.0.0.1:2379"]. */
   endpoints: string[];
   /** Deadline of each unary etcd call; default 2000 ms. */
   callTimeoutMs?: number;
+  /** TLS towards etcd: CA (default: system roots) and client certificate. */
+  tls?: EtcdClientTls;
 }
+
+const pem = (text: string | undefined) => (text === undefined ? undefined : Buffer.from(text));
 
 export function createEtcdClient(opts: ClientOptions): Etcd3 {
   const timeout = opts.callTimeoutMs ?? 2000;
+  const tls = opts.tls;
   return new Etcd3({
     hosts: opts.endpoints,
+    // etcd3 types the root certificate as required; grpc-js takes null for the system roots.
+    credentials: tls && { rootCertificate: pem(tls.caPem) as Buffer, certChain: pem(tls.certPem), privateKey: pem(tls.keyPem) },
     dialTimeout: timeout,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     grpcOptions: {
