@@ -25,7 +25,9 @@ export interface EtcdCertSet {
   client: EtcdClientTls;
 }
 
-const FILES = { ca: "ca.crt", cert: "server.crt", key: "server.key", clientCert: "client.crt", clientKey: "client.key" } as const;
+/** One layout for the embedded etcd and `tsmesh certs etcd` (an external cluster's Secrets). */
+export const ETCD_CERT_FILES = { ca: "ca.crt", cert: "server.crt", key: "server.key", clientCert: "client.crt", clientKey: "client.key" } as const;
+const FILES = ETCD_CERT_FILES;
 const VALIDITY_MS = 10 * 365 * 86_400_000;
 /** A set with less than this left is replaced at start. */
 const RENEW_BEFORE_MS = 30 * 86_400_000;
@@ -54,10 +56,14 @@ function usable(set: Record<keyof typeof FILES, string>): boolean {
   }
 }
 
-async function createSet(dir: string): Promise<void> {
-  const ca = createTrustAnchor({ commonName: "tsmesh embedded etcd CA", validityMs: VALIDITY_MS });
-  const server = issueTlsCert(ca, { commonName: "tsmesh embedded etcd", hosts: SERVER_HOSTS, serverAuth: true, clientAuth: true, validityMs: VALIDITY_MS });
-  const client = issueTlsCert(ca, { commonName: "tsmesh control plane", clientAuth: true, validityMs: VALIDITY_MS });
+/**
+ * Writes a new set into `dir` (files 0600): a CA, a server certificate for `hosts` that is also
+ * good as a peer certificate (serverAuth + clientAuth), and the control plane's client certificate.
+ */
+export async function writeEtcdCertFiles(dir: string, hosts: string[] = SERVER_HOSTS, validityMs = VALIDITY_MS): Promise<string[]> {
+  const ca = createTrustAnchor({ commonName: "tsmesh etcd CA", validityMs });
+  const server = issueTlsCert(ca, { commonName: hosts[0] ?? "tsmesh etcd", hosts, serverAuth: true, clientAuth: true, validityMs });
+  const client = issueTlsCert(ca, { commonName: "tsmesh control plane", clientAuth: true, validityMs });
   const write = (name: string, text: string) => writeFileAtomic(path.join(dir, name), text, 0o600);
   // CA last: until it is written the set is incomplete and would be made again.
   await write(FILES.cert, server.certPem);
@@ -65,6 +71,7 @@ async function createSet(dir: string): Promise<void> {
   await write(FILES.clientCert, client.certPem);
   await write(FILES.clientKey, client.keyPem);
   await write(FILES.ca, ca.certPem);
+  return Object.values(FILES).map((f) => path.join(dir, f));
 }
 
 /** Loads the embedded etcd's TLS material from `dir`, creating it when absent or expiring. */
@@ -73,7 +80,7 @@ export async function ensureEtcdCerts(dir: string): Promise<EtcdCertSet> {
   await fs.chmod(dir, 0o700);
   let set = await readSet(dir);
   if (!set || !usable(set)) {
-    await createSet(dir);
+    await writeEtcdCertFiles(dir);
     set = (await readSet(dir))!;
   }
   // Copied or restored files may have lost their mode: keys are for this user only.
