@@ -1,5 +1,5 @@
 // `tsmesh control-plane [--etcd URLS [--etcd-ca F] [--etcd-cert F --etcd-key F]] [--api-port 15000]
-// [--grpc-port 15012] [--data-dir DIR] [--token T] [--host 127.0.0.1]
+// [--grpc-port 15012] [--data-dir DIR] [--token T] [--host 127.0.0.1] [--cert-ttl 24h]
 // [--webhook-port 15017 --webhook-cert F --webhook-key F]`: runs
 // until SIGTERM/SIGINT, then shuts down gracefully. The admission webhook runs only with --webhook-port.
 import type { Command } from "commander";
@@ -8,6 +8,7 @@ import { startControlPlane } from "../../../control-plane/main.js";
 import { DEFAULT_GRPC_PLUGINS, type GrpcPlugin } from "../../../control-plane/plugins.js";
 import { startWebhook, type Webhook } from "../../../control-plane/webhook/index.js";
 import { createLogger } from "../../log.js";
+import { parseWorkloadTtl } from "../../workload-ttl.js";
 import { etcdTlsFromFlags, type EtcdTlsFlags } from "../etcd-tls-flags.js";
 import { port } from "../flag-values.js";
 
@@ -21,6 +22,7 @@ interface Flags extends EtcdTlsFlags {
   webhookCert?: string;
   webhookKey?: string;
   kubeTokenReview?: boolean;
+  certTtl?: string;
 }
 
 export function register(program: Command): void {
@@ -39,6 +41,7 @@ export function register(program: Command): void {
     .option("--webhook-port <port>", "serve the admission webhook (HTTPS) on this port; none without it")
     .option("--webhook-cert <file>", "webhook serving certificate (PEM; re-read when it changes)")
     .option("--webhook-key <file>", "webhook serving key (PEM)")
+    .option("--cert-ttl <duration>", "workload certificate lifetime, 10m to 720h; MeshConfig spec.certificates.workloadTTL wins over it (default: $TSMESH_CERT_TTL, else 24h)")
     .option("--kube-token-review", "in a Kubernetes pod: also accept sidecars' ServiceAccount tokens (audience tsmesh) for first certificates, checked with the TokenReview API")
     .action(async (flags: Flags) => {
       const log = createLogger("control-plane");
@@ -56,13 +59,16 @@ export function register(program: Command): void {
       } catch (err) {
         usage((err as Error).message);
       }
+      const certTtl = flags.certTtl ?? (process.env.TSMESH_CERT_TTL || undefined);
       let plugins: GrpcPlugin[] | undefined;
-      if (flags.kubeTokenReview) {
+      if (flags.kubeTokenReview || certTtl !== undefined) {
         try {
-          const tokenReviewer = inClusterTokenReviewer();
-          plugins = DEFAULT_GRPC_PLUGINS.map((p) => (p.name === "ca" ? caPlugin({ tokenReviewer }) : p));
+          const defaultTtlMs = certTtl === undefined ? undefined : parseWorkloadTtl(certTtl);
+          const tokenReviewer = flags.kubeTokenReview ? inClusterTokenReviewer() : undefined;
+          plugins = DEFAULT_GRPC_PLUGINS.map((p) => (p.name === "ca" ? caPlugin({ tokenReviewer, defaultTtlMs }) : p));
         } catch (err) {
-          usage((err as Error).message);
+          const msg = (err as Error).message;
+          usage(msg.startsWith("--") ? msg : `${flags.certTtl !== undefined ? "--cert-ttl" : "TSMESH_CERT_TTL"} ${msg}`);
         }
       }
       // Handlers first: a signal during startup (embedded etcd still coming up) must not kill the
