@@ -32,6 +32,7 @@ export function createEtcdClient(opts: ClientOptions): Etcd3 {
       "grpc.max_reconnect_backoff_ms": 1000,
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
+      ...(tls?.serverName ? { "grpc.ssl_target_name_override": tls.serverName } : {}),
     },
     // watch.ts reconnects its watches itself, so etcd3's watch backoff is unused.
     faultHandling: {

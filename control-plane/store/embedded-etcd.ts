@@ -46,7 +46,7 @@ function health(endpoint: string, tls: EtcdClientTls | undefined): Promise<strin
       res.on("end", () => resolve(body));
       res.on("error", reject);
     };
-    const req = tls ? https.get(url, { ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, servername: "localhost", timeout: 1000 }, done) : http.get(url, { timeout: 1000 }, done);
+    const req = tls ? https.get(url, { ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, servername: tls.serverName, timeout: 1000 }, done) : http.get(url, { timeout: 1000 }, done);
     req.on("timeout", () => req.destroy(new Error("timed out")));
     req.on("error", reject);
   });

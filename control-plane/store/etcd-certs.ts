@@ -15,6 +15,8 @@ export interface EtcdClientTls {
   caPem?: string;
   certPem?: string;
   keyPem?: string;
+  /** Name etcd's certificate is checked against (and sent as SNI) instead of the URL's host. */
+  serverName?: string;
 }
 
 /** Files for etcd's own flags (--trusted-ca-file, --cert-file, --key-file) and the client's PEMs. */
@@ -89,6 +91,7 @@ export async function ensureEtcdCerts(dir: string): Promise<EtcdCertSet> {
     caFile: path.join(dir, FILES.ca),
     certFile: path.join(dir, FILES.cert),
     keyFile: path.join(dir, FILES.key),
-    client: { caPem: set.ca, certPem: set.clientCert, keyPem: set.clientKey },
+    // A DNS name, not the 127.0.0.1 of the URL: TLS has no SNI for IP addresses.
+    client: { caPem: set.ca, certPem: set.clientCert, keyPem: set.clientKey, serverName: "localhost" },
   };
 }
