@@ -10,10 +10,19 @@ import { errorReply } from "./errors.js";
 import { endToEndHeaders, responseHeaders } from "./headers.js";
 import type { DownstreamOptions } from "./http1.js";
 import { normalizeRequestPath, pathError } from "./request-path.js";
+import { noteClientReset } from "./reset-flood.js";
 
 const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
 const END_STREAM = 0x1;
 const CLIENT_GONE = new MeshError(499, "TSMESH_ERR_CLIENT_CLOSED", "downstream closed the stream", {}, "reset");
+/** Set on streams this side resets, so only the client's resets count against its connection. */
+const OWN_RESET = Symbol("tsmesh.ownReset");
+type Tagged = ServerHttp2Stream & { [OWN_RESET]?: true };
+
+function reset(stream: ServerHttp2Stream): void {
+  (stream as Tagged)[OWN_RESET] = true;
+  stream.close(NGHTTP2_INTERNAL_ERROR);
+}
 
 /** gRPC status for a mesh error status, sent as a trailers-only response (Envoy does the same). */
 function grpcStatusOf(status: number): number {
@@ -45,14 +54,14 @@ function send(stream: ServerHttp2Stream, out: MeshResponse, acceptsTrailers: boo
         (t) => {
           if (!stream.destroyed) stream.sendTrailers(responseHeaders(t) as Record<string, string>);
         },
-        () => stream.close(NGHTTP2_INTERNAL_ERROR),
+        () => reset(stream),
       );
     });
   }
   if (Buffer.isBuffer(body)) stream.end(body);
   else if (body) {
     body.on("error", () => {
-      if (!stream.destroyed) stream.close(NGHTTP2_INTERNAL_ERROR);
+      if (!stream.destroyed) reset(stream);
     });
     stream.once("close", () => {
       if (!body.readableEnded) body.destroy();
@@ -71,7 +80,7 @@ function send(stream: ServerHttp2Stream, out: MeshResponse, acceptsTrailers: boo
 function fail(stream: ServerHttp2Stream, err: unknown, grpc: boolean): void {
   if (stream.destroyed || stream.closed) return;
   if (stream.headersSent) {
-    stream.close(NGHTTP2_INTERNAL_ERROR);
+    reset(stream);
     return;
   }
   const reply = errorReply(err);
@@ -98,6 +107,30 @@ export function http2StreamListener(
   opts: DownstreamOptions,
 ): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => void {
   const { handler, inflight, peerOf, onError, tunnelAuthorityOf } = opts;
+
+  /**
+   * Runs on the next turn of the event loop, once the rest of what was read from the socket has
+   * been parsed: a stream the client reset right after its HEADERS (rapid reset) is closed by
+   * then and never reaches the route, the balancer or the upstream.
+   */
+  function dispatch(stream: ServerHttp2Stream, meshReq: MeshRequest, grpc: boolean, acceptsTrailers: boolean): void {
+    if (stream.closed || stream.destroyed) return;
+    const ctx = newContext(peerOf?.(stream.session?.socket ?? {}));
+    handler(meshReq, ctx).then(
+      (out) => {
+        if (stream.destroyed || stream.closed) {
+          dropBody(out);
+          return;
+        }
+        send(stream, out, acceptsTrailers);
+      },
+      (err: unknown) => {
+        onError?.(err, meshReq);
+        fail(stream, err, grpc);
+      },
+    );
+  }
+
   return (stream, headers, flags) => {
     stream.on("error", () => {});
     // A stream that names no authority, on a connection tunnelled by CONNECT: the tunnel's.
@@ -121,10 +154,14 @@ export function http2StreamListener(
     }
     inflight.start();
     const controller = new Cancellation();
+    // stream.session is gone by the time the stream's close event runs.
+    const session = stream.session;
     let finished = false;
     stream.once("close", () => {
       inflight.end();
-      if (!finished) controller.abort(CLIENT_GONE);
+      if (finished) return;
+      controller.abort(CLIENT_GONE);
+      if (session && !(stream as Tagged)[OWN_RESET]) noteClientReset(session);
     });
     stream.once("finish", () => {
       finished = true;
@@ -139,20 +176,6 @@ export function http2StreamListener(
       protocol: "h2",
       signal: controller.signal,
     };
-    const ctx = newContext(peerOf?.(stream.session?.socket ?? {}));
-    handler(meshReq, ctx).then(
-      (out) => {
-        if (stream.destroyed || stream.closed) {
-          dropBody(out);
-          return;
-        }
-        send(stream, out, acceptsTrailers);
-      },
-      (err: unknown) => {
-        onError?.(err, meshReq);
-        fail(stream, err, grpc);
-      },
-    );
+    setImmediate(dispatch, stream, meshReq, grpc, acceptsTrailers);
   };
 }
-
