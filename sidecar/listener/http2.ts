@@ -159,9 +159,12 @@ export function http2StreamListener(
     let finished = false;
     stream.once("close", () => {
       inflight.end();
-      if (finished) return;
+      // aborted: reset before this side ended its response. Node ends the writable side as it
+      // closes a reset stream, so "finish" alone does not tell a reset from a finished response.
+      const aborted = stream.aborted;
+      if (finished && !aborted) return;
       controller.abort(CLIENT_GONE);
-      if (session && !(stream as Tagged)[OWN_RESET]) noteClientReset(session);
+      if (aborted && session && !(stream as Tagged)[OWN_RESET]) noteClientReset(session);
     });
     stream.once("finish", () => {
       finished = true;
