@@ -19,6 +19,8 @@ export interface EtcdProcess {
   start(): Promise<void>;
   /** Stops it and removes the data dir when it was created by us. */
   destroy(): Promise<void>;
+  /** Sends a signal to the running process (tests: SIGSTOP/SIGCONT to stall it, SIGKILL to crash it). */
+  signal(sig: NodeJS.Signals): void;
 }
 
 export interface EtcdOptions {
@@ -147,6 +149,9 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdProcess> {
     dataDir,
     start,
     stop,
+    signal: (sig) => {
+      child?.kill(sig);
+    },
     destroy: async () => {
       await stop();
       if (ownDir) await fs.rm(dataDir, { recursive: true, force: true });

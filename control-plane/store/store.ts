@@ -83,9 +83,9 @@ export class Store {
         this.live.delete(entry);
         reg.abandon();
       },
-      close: () => {
+      close: (opts) => {
         this.live.delete(entry);
-        return reg.close();
+        return reg.close(opts);
       },
     };
   }
