@@ -57,7 +57,8 @@ export function stateFromKvs(kvs: Iterable<KV>, revision: number): { state: Mesh
     }
     const p = parseKey(kv.key);
     if (p.type === "endpoint") {
-      state.endpoints.push(value as EndpointRecord);
+      // Being deregistered: peers stop sending to it now (the delete follows).
+      if ((value as EndpointRecord).draining !== true) state.endpoints.push(value as EndpointRecord);
     } else if (p.type === "resource") {
       // resourceVersion is never stored: it is the key's mod revision (see store/resources.ts).
       const res = value as Resource<Kind>;
