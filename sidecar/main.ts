@@ -43,6 +43,11 @@ export interface SidecarOptions {
   tls?: TlsMaterial;
   /** How long a drain waits for in-flight requests (default 10 s). */
   drainTimeoutMs?: number;
+  /**
+   * How long a drain keeps accepting after it deregistered, so the removal reaches every peer's
+   * config before the listeners close (Istio's terminationDrainDuration; default 5 s).
+   */
+  drainDurationMs?: number;
   log?: Logger;
   /** Default: a new one with the process metrics (sidecarRegistry). */
   registry?: Registry;
@@ -65,8 +70,13 @@ export interface Sidecar {
   readonly identity: Watchable<TlsMaterial>;
   readonly registry: Registry;
   ready(): boolean;
-  /** Stop accepting, finish in-flight requests up to the deadline, close. True if none was cut. */
-  drain(deadlineMs?: number): Promise<boolean>;
+  /**
+   * Deregister (onDrain hooks), keep accepting for `drainDurationMs` while peers learn of it,
+   * then stop accepting, finish in-flight requests up to the deadline, close. True if none was cut.
+   */
+  drain(deadlineMs?: number, drainDurationMs?: number): Promise<boolean>;
+  /** Runs `fn` first when a drain starts (joinMesh: deregister from the control plane). */
+  onDrain(fn: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -89,6 +99,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const config = new Watchable<Snapshot>();
   const identity = new Watchable<TlsMaterial>();
   const drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
+  const drainDurationMs = opts.drainDurationMs ?? 5000;
+  const drainHooks: (() => Promise<void>)[] = [];
 
   let tlsState: TlsState | undefined;
   let outbound: OutboundState = buildOutboundState({
@@ -213,13 +225,18 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     const reasons: string[] = [];
     if (!tlsState) reasons.push("no workload certificate");
     if (!config.get()) reasons.push("no config");
+    if (closing) reasons.push("draining");
     return reasons;
   };
 
   let closing: Promise<boolean> | undefined;
-  const drain = (deadlineMs = drainTimeoutMs): Promise<boolean> => {
+  const drain = (deadlineMs = drainTimeoutMs, keepAcceptingMs = drainDurationMs): Promise<boolean> => {
     closing ??= (async () => {
-      log.info("draining", { deadlineMs, inflight: inboundListener.inflight.size + outboundListener.inflight.size });
+      log.info("draining", { deadlineMs, drainDurationMs: keepAcceptingMs, inflight: inboundListener.inflight.size + outboundListener.inflight.size });
+      await Promise.all(drainHooks.map((fn) => fn().catch((err: unknown) => log.warn("deregistration failed; peers drop this instance when its registration expires", { err: err as Error }))));
+      // Peers keep sending until the removal is in their config: accepting on meanwhile, a
+      // request that arrives is served instead of refused.
+      if (keepAcceptingMs > 0) await new Promise((resolve) => setTimeout(resolve, keepAcceptingMs));
       const [a, b] = await Promise.all([inboundListener.drain(deadlineMs), outboundListener.drain(deadlineMs)]);
       await new Promise<void>((resolve) => admin.close(() => resolve()));
       admin.closeAllConnections();
@@ -256,8 +273,11 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     registry,
     ready: () => notReady().length === 0,
     drain,
+    onDrain: (fn) => {
+      drainHooks.push(fn);
+    },
     close: async () => {
-      await drain(0);
+      await drain(0, 0);
     },
   };
 }

@@ -144,8 +144,9 @@ export function register(program: Command): void {
       const finish = async (code: number) => {
         if (finished) return;
         finished = true;
+        // The app is gone: deregister (the drain's first step) and close without a drain period.
+        const complete = await running.drain(undefined, 0);
         await parts.membership?.stop();
-        const complete = await running.drain();
         log.info("app exited; sidecar drained", { exitCode: code, complete });
         process.exit(code);
       };
