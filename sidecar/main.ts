@@ -139,7 +139,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   };
   identity.subscribe(rebuildTls);
   config.subscribe((snap, prev) => {
-    const next = buildOutboundState(snap);
+    const next = buildOutboundState(snap, outbound.meshServices);
     try {
       obs.applySnapshot(snap);
     } catch (err) {
@@ -163,7 +163,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
 
   // One answer, for requests and CONNECT tunnels alike, to "is this host in the mesh?".
   const meshOrEgress = {
-    isMeshService: (service: string) => outbound.endpoints.has(service) || outbound.policies.has(service),
+    isMeshService: (service: string) => outbound.meshServices.has(service),
     mode: () => outbound.egress,
   };
   const outboundHandler = buildOutboundStack({

@@ -16,7 +16,7 @@ export function balancerLayer(pickers: PickerCache, load: LoadTracker): Middlewa
     const endpoint = picker.pick(ctx.failedEndpoints);
     if (!endpoint) {
       const undefinedSubset = subset !== undefined && !ctx.destination?.subsets?.some((s) => s.name === subset);
-      const why = undefinedSubset ? `subset "${subset}" of "${service}" is not defined by a DestinationPolicy` : `no endpoint available for ${concrete}`;
+      const why = undefinedSubset ? `subset "${subset}" of "${service}" is not defined by a DestinationPolicy` : `no endpoint of mesh service "${concrete}" is available right now (none registered, or all ejected); the request was not sent`;
       throw new MeshError(503, "TSMESH_ERR_NO_ENDPOINTS", why);
     }
     ctx.endpoint = endpoint;
