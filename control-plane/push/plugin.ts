@@ -17,7 +17,7 @@ export interface PushPluginOptions {
   trustDomain?: string;
   /** This replica's id in sidecar records; default the control plane's (ctx.replicaId). */
   replicaId?: string;
-  /** Lease TTL of sidecar records and endpoint registrations; default 10 s. */
+  /** Lease TTL of sidecar records and endpoint registrations; default $TSMESH_ENDPOINT_TTL_SECONDS or 10 s. */
   leaseTtlSeconds?: number;
   /** How often a trust bundle not yet written to etcd is tried again; default 30 s. */
   trustRetryMs?: number;
@@ -36,6 +36,15 @@ function millisFromEnv(name: string, fallback: number): number {
   const ms = Number(raw);
   if (!Number.isFinite(ms) || ms < 0) throw new Error(`${name} must be milliseconds >= 0 (got "${raw}")`);
   return ms;
+}
+
+/** TSMESH_ENDPOINT_TTL_SECONDS: whole seconds >= 1 (an etcd lease's unit). */
+function ttlFromEnv(): number {
+  const raw = process.env.TSMESH_ENDPOINT_TTL_SECONDS || undefined;
+  if (raw === undefined) return 10;
+  const s = Number(raw);
+  if (!Number.isInteger(s) || s < 1) throw new Error(`TSMESH_ENDPOINT_TTL_SECONDS must be whole seconds >= 1 (got "${raw}")`);
+  return s;
 }
 
 interface Running {
@@ -67,7 +76,7 @@ export function pushPlugin(opts: PushPluginOptions = {}): GrpcPlugin & { handles
       const metrics = createControlPlaneMetrics(ctx.metrics);
       // The control plane's tracer: MeshConfig tracing settings applied here hold for its API spans too.
       const tracing = ctx.tracing;
-      const ttl = opts.leaseTtlSeconds ?? 10;
+      const ttl = opts.leaseTtlSeconds ?? ttlFromEnv();
       const trustDomain = opts.trustDomain ?? ctx.trustDomain;
       const trust = new TrustSource({ ca: ctx.ca, etcd: ctx.store.etcd, retryMs: opts.trustRetryMs, log });
       await trust.start();
