@@ -9,12 +9,17 @@ import { createLogger, type Logger } from "../shared/log.js";
 import { CaMaterialSlot } from "./ca/material-slot.js";
 import { AdminAuth, createApiMetrics, createApiServer, listen } from "./api/index.js";
 import { DEFAULT_GRPC_PLUGINS, type ControlPlaneContext, type GrpcPlugin } from "./plugins.js";
-import { createStore, startEtcd, type EtcdProcess, type Store } from "./store/index.js";
+import { createStore, ensureEtcdCerts, startEtcd, type EtcdClientTls, type EtcdProcess, type Store } from "./store/index.js";
 import { createControlPlaneTracing } from "./telemetry/index.js";
 
 export interface ControlPlaneOptions {
-  /** External etcd client URLs; without them an embedded etcd runs in <dataDir>/etcd. */
+  /**
+   * External etcd client URLs; without them an embedded etcd runs in <dataDir>/etcd, serving TLS
+   * with client-certificate auth from <dataDir>/etcd-tls.
+   */
   etcd?: string[];
+  /** TLS towards the external etcd (CA, client certificate and key). */
+  etcdTls?: EtcdClientTls;
   /** Default 15000; 0 picks a free port. */
   apiPort?: number;
   /** Default 15012; 0 picks a free port. */
@@ -76,15 +81,21 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   };
   try {
     let etcdEndpoints = opts.etcd ?? [];
+    let etcdTls = opts.etcdTls;
     if (etcdEndpoints.length === 0) {
-      const etcd: EtcdProcess = await startEtcd({ dataDir: path.join(dataDir, "etcd") });
+      const tls = await ensureEtcdCerts(path.join(dataDir, "etcd-tls"));
+      const etcd: EtcdProcess = await startEtcd({ dataDir: path.join(dataDir, "etcd"), tls });
       cleanups.push(() => etcd.stop());
       etcdEndpoints = [etcd.endpoint];
-      log.info("embedded etcd started", { endpoint: etcd.endpoint, dataDir: etcd.dataDir });
+      etcdTls = etcd.clientTls;
+      log.info("embedded etcd started", { endpoint: etcd.endpoint, dataDir: etcd.dataDir, tls: path.dirname(tls.caFile) });
+    } else if (!etcdTls?.certPem) {
+      // Whoever can write to etcd can write a bootstrap token, and so get any identity.
+      log.warn("etcd is used without a client certificate: anyone who can reach it can mint identities (use https:// URLs with --etcd-ca, --etcd-cert, --etcd-key)", { etcd: etcdEndpoints });
     }
 
     const metrics = createApiMetrics();
-    const store = createStore({ endpoints: etcdEndpoints, onUnavailable: (op) => metrics.etcdErrors.inc({ op }) });
+    const store = createStore({ endpoints: etcdEndpoints, tls: etcdTls, onUnavailable: (op) => metrics.etcdErrors.inc({ op }) });
     cleanups.push(() => store.close());
 
     const auth = new AdminAuth(store, { token: opts.token, dataDir }, log);

@@ -12,6 +12,8 @@ export interface EndpointRecord {
   labels: Record<string, string>;
   /** Namespace of the instance's SPIFFE ID (proved by its certificate); "default" when absent. */
   namespace?: string;
+  /** Set by a deliberate deregistration just before the record is deleted: config push drops it at once. */
+  draining?: boolean;
 }
 
 export interface Snapshot {

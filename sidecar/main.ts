@@ -12,11 +12,13 @@ import { buildTlsState, certMetadata, type TlsMaterial, type TlsState } from "./
 import { Watchable } from "./config/watchable.js";
 import { authzLayer } from "./filters/authz/layer.js";
 import { CircuitBreakers } from "./filters/circuit-breaker/breakers.js";
+import { PASSTHROUGH_ROUTE } from "./filters/route/layer.js";
 import { RetryBudgets } from "./filters/retry/budget.js";
 import { createAppClient } from "./inbound/app-client.js";
 import { buildInboundStack } from "./inbound/stack.js";
 import { MeshListener } from "./listener/server.js";
-import { EgressClients } from "./outbound/egress.js";
+import { outboundConnect } from "./outbound/connect.js";
+import { EgressClients, PASSTHROUGH_CLUSTER } from "./outbound/egress.js";
 import { IdleScavenger } from "./memory/idle-scavenger.js";
 import { buildOutboundStack } from "./outbound/stack.js";
 import { buildOutboundState, EMPTY_ENDPOINTS, type OutboundState } from "./outbound/state.js";
@@ -44,6 +46,11 @@ export interface SidecarOptions {
   tls?: TlsMaterial;
   /** How long a drain waits for in-flight requests (default 10 s). */
   drainTimeoutMs?: number;
+  /**
+   * How long a drain keeps accepting after it deregistered, so the removal reaches every peer's
+   * config before the listeners close (Istio's terminationDrainDuration; default 5 s).
+   */
+  drainDurationMs?: number;
   log?: Logger;
   /** Default: a new one with the process metrics (sidecarRegistry). */
   registry?: Registry;
@@ -66,8 +73,13 @@ export interface Sidecar {
   readonly identity: Watchable<TlsMaterial>;
   readonly registry: Registry;
   ready(): boolean;
-  /** Stop accepting, finish in-flight requests up to the deadline, close. True if none was cut. */
-  drain(deadlineMs?: number): Promise<boolean>;
+  /**
+   * Deregister (onDrain hooks), keep accepting for `drainDurationMs` while peers learn of it,
+   * then stop accepting, finish in-flight requests up to the deadline, close. True if none was cut.
+   */
+  drain(deadlineMs?: number, drainDurationMs?: number): Promise<boolean>;
+  /** Runs `fn` first when a drain starts (joinMesh: deregister from the control plane). */
+  onDrain(fn: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -91,6 +103,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const config = new Watchable<Snapshot>();
   const identity = new Watchable<TlsMaterial>();
   const drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
+  const drainDurationMs = opts.drainDurationMs ?? 5000;
+  const drainHooks: (() => Promise<void>)[] = [];
 
   let tlsState: TlsState | undefined;
   let outbound: OutboundState = buildOutboundState({
@@ -137,7 +151,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   };
   identity.subscribe(rebuildTls);
   config.subscribe((snap, prev) => {
-    const next = buildOutboundState(snap, namespace);
+    const next = buildOutboundState(snap, namespace, outbound.meshServices);
     try {
       obs.applySnapshot(snap);
     } catch (err) {
@@ -159,6 +173,11 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     log.info("config applied", { version: snap.version, routes: snap.routes.length, services: next.endpoints.size });
   });
 
+  // One answer, for requests and CONNECT tunnels alike, to "is this host in the mesh?".
+  const meshOrEgress = {
+    isMeshService: (service: string) => outbound.meshServices.has(service),
+    mode: () => outbound.egress,
+  };
   const outboundHandler = buildOutboundStack({
     routeTable: () => outbound.routeTable,
     policyOf: (service) => outbound.policies.get(service),
@@ -168,11 +187,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     load,
     detectors,
     pools,
-    egress: {
-      isMeshService: (service) => outbound.endpoints.has(service) || outbound.policies.has(service),
-      mode: () => outbound.egress,
-      clients: egress,
-    },
+    egress: { ...meshOrEgress, clients: egress },
     observe: opts.observability === false ? [] : obs.outbound,
     observeAttempt: opts.observability === false ? undefined : obs.attempt,
   });
@@ -187,6 +202,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     ? new IdleScavenger({ scavenge: opts.scavengeWhenIdle, busy: (): boolean => inboundListener.inflight.size + outboundListener.inflight.size > 0 })
     : undefined;
   const onIdle = scavenger && (() => scavenger.notify());
+  const escapedSlashes = () => config.get()?.meshConfig.pathNormalization?.escapedSlashes ?? "REJECT";
   const bind = opts.bind ?? "0.0.0.0";
   const inboundListener = new MeshListener({
     name: "inbound",
@@ -195,6 +211,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     handler: inboundHandler,
     log,
     tls: { state: () => tlsState, mode: () => config.get()?.meshConfig.mtls ?? "STRICT" },
+    escapedSlashes,
     onIdle,
   });
   const outboundListener = new MeshListener({
@@ -203,20 +220,35 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     port: opts.outboundPort ?? 15001,
     handler: outboundHandler,
     log,
+    escapedSlashes,
     onIdle,
+    connect: outboundConnect({
+      routeTable: () => outbound.routeTable,
+      ...meshOrEgress,
+      // Labelled as egress requests are (egress.ts): external hosts do not grow the label set.
+      onEgress:
+        opts.observability === false
+          ? undefined
+          : (status) => obs.metrics.requests.inc({ direction: "outbound", source: opts.service, destination: PASSTHROUGH_CLUSTER, route: PASSTHROUGH_ROUTE, code: String(status) }),
+    }),
   });
 
   const notReady = () => {
     const reasons: string[] = [];
     if (!tlsState) reasons.push("no workload certificate");
     if (!config.get()) reasons.push("no config");
+    if (closing) reasons.push("draining");
     return reasons;
   };
 
   let closing: Promise<boolean> | undefined;
-  const drain = (deadlineMs = drainTimeoutMs): Promise<boolean> => {
+  const drain = (deadlineMs = drainTimeoutMs, keepAcceptingMs = drainDurationMs): Promise<boolean> => {
     closing ??= (async () => {
-      log.info("draining", { deadlineMs, inflight: inboundListener.inflight.size + outboundListener.inflight.size });
+      log.info("draining", { deadlineMs, drainDurationMs: keepAcceptingMs, inflight: inboundListener.inflight.size + outboundListener.inflight.size });
+      await Promise.all(drainHooks.map((fn) => fn().catch((err: unknown) => log.warn("deregistration failed; peers drop this instance when its registration expires", { err: err as Error }))));
+      // Peers keep sending until the removal is in their config: accepting on meanwhile, a
+      // request that arrives is served instead of refused.
+      if (keepAcceptingMs > 0) await new Promise((resolve) => setTimeout(resolve, keepAcceptingMs));
       const [a, b] = await Promise.all([inboundListener.drain(deadlineMs), outboundListener.drain(deadlineMs)]);
       await new Promise<void>((resolve) => admin.close(() => resolve()));
       admin.closeAllConnections();
@@ -253,8 +285,11 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     registry,
     ready: () => notReady().length === 0,
     drain,
+    onDrain: (fn) => {
+      drainHooks.push(fn);
+    },
     close: async () => {
-      await drain(0);
+      await drain(0, 0);
     },
   };
 }

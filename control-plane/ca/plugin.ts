@@ -12,6 +12,7 @@ import { CA_FILES, caDirFor, initCaDir, keepPreviousIssuers, loadCaMaterial } fr
 import { registerCertificates } from "./grpc.js";
 import type { TokenReviewer } from "./token-review.js";
 import { createCaServerCredentials, type CaServerCredentials } from "./server-credentials.js";
+import { meshWorkloadTtlMs } from "./mesh-ttl.js";
 import { DEFAULT_CERT_TTL_MS } from "./signer.js";
 
 export interface CaPluginOptions {
@@ -21,7 +22,11 @@ export interface CaPluginOptions {
   bundle?: string;
   /** Default the control plane's (ctx.trustDomain: $TSMESH_TRUST_DOMAIN or cluster.local). */
   trustDomain?: string;
-  /** Default $TSMESH_CERT_TTL or 24h. */
+  /**
+   * Workload certificate lifetime (`--cert-ttl`, whose default is $TSMESH_CERT_TTL); default 24h.
+   * MeshConfig spec.certificates.workloadTTL wins over it. Not range-checked here (tests use
+   * seconds); the CLI flag and MeshConfig are (shared/workload-ttl.ts).
+   */
   defaultTtlMs?: number;
   /** Default $TSMESH_CERT_MAX_TTL or 24h. */
   maxTtlMs?: number;
@@ -93,14 +98,16 @@ export function caPlugin(opts: CaPluginOptions = {}): GrpcPlugin {
     },
     async register(server, ctx) {
       const st = await load(ctx);
-      const defaultTtlMs = opts.defaultTtlMs ?? envDuration("TSMESH_CERT_TTL") ?? DEFAULT_CERT_TTL_MS;
+      const defaultTtlMs = opts.defaultTtlMs ?? DEFAULT_CERT_TTL_MS;
+      const caLog = ctx.log.child({ component: "ca" });
       registerCertificates(server, {
         etcd: ctx.store.etcd,
         material: () => ctx.ca.current(),
         trustDomain: trustDomainOf(ctx),
         defaultTtlMs,
         maxTtlMs: Math.max(defaultTtlMs, opts.maxTtlMs ?? envDuration("TSMESH_CERT_MAX_TTL") ?? DEFAULT_CERT_TTL_MS),
-        log: ctx.log.child({ component: "ca" }),
+        meshTtlMs: () => meshWorkloadTtlMs(ctx.store.etcd, caLog),
+        log: caLog,
         certsIssued: createControlPlaneMetrics(ctx.metrics).certsIssued,
         tokenReviewer: opts.tokenReviewer,
       });

@@ -24,6 +24,8 @@ export interface SignerDeps {
   defaultTtlMs?: number;
   /** Cap on requested lifetimes; default = defaultTtlMs. */
   maxTtlMs?: number;
+  /** The mesh-wide lifetime (MeshConfig), asked at each signing; when set it wins over defaultTtlMs and raises the cap to itself. */
+  meshTtlMs?: () => Promise<number | undefined>;
   log?: Logger;
   certsIssued?: Counter;
   /** Accept Kubernetes ServiceAccount tokens (JWTs) as proof, checked by TokenReview. */
@@ -85,8 +87,9 @@ export async function handleSign(deps: SignerDeps, req: SignRequestMsg, peer: X5
   if (wanted !== proved.spiffeId) {
     throw new CaError("TSMESH_ERR_IDENTITY_MISMATCH", `CSR requests ${wanted} but the caller proved ${proved.spiffeId}`);
   }
-  const defaultTtl = deps.defaultTtlMs ?? DEFAULT_CERT_TTL_MS;
-  const maxTtl = deps.maxTtlMs ?? defaultTtl;
+  const meshTtl = await deps.meshTtlMs?.();
+  const defaultTtl = meshTtl ?? deps.defaultTtlMs ?? DEFAULT_CERT_TTL_MS;
+  const maxTtl = Math.max(deps.maxTtlMs ?? defaultTtl, meshTtl ?? 0);
   const ttlMs = req.ttlSeconds > 0 ? Math.min(req.ttlSeconds * 1000, maxTtl) : Math.min(defaultTtl, maxTtl);
   const m = deps.material();
   const signed = signCsr(m.issuer, req.csrPem, { spiffeId: proved.spiffeId, validityMs: ttlMs });

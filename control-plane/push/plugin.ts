@@ -6,7 +6,7 @@ import type { ControlPlaneContext, GrpcPlugin } from "../plugins.js";
 import { authenticate } from "./auth.js";
 import { SnapshotCache } from "./cache.js";
 import { registerDiscovery, type DiscoveryServer } from "./server.js";
-import { DEFAULT_DEBOUNCE_MS, MeshSource } from "./source.js";
+import { DEFAULT_DEBOUNCE_MS, DEFAULT_REMOVAL_GRACE_MS, MeshSource } from "./source.js";
 import { StatusWriter } from "./status.js";
 import { TrustSource } from "./trust.js";
 
@@ -17,19 +17,34 @@ export interface PushPluginOptions {
   trustDomain?: string;
   /** This replica's id in sidecar records; default the control plane's (ctx.replicaId). */
   replicaId?: string;
-  /** Lease TTL of sidecar records and endpoint registrations; default 10 s. */
+  /** Lease TTL of sidecar records and endpoint registrations; default $TSMESH_ENDPOINT_TTL_SECONDS or 10 s. */
   leaseTtlSeconds?: number;
   /** How often a trust bundle not yet written to etcd is tried again; default 30 s. */
   trustRetryMs?: number;
+  /**
+   * How long an endpoint that vanished without deregistering (lease expired, sidecar's stream
+   * broke) is still pushed, so a re-registration within it is never seen as a removal; default
+   * $TSMESH_ENDPOINT_REMOVAL_GRACE_MS or 5000 ms.
+   */
+  endpointRemovalGraceMs?: number;
 }
 
-/** TSMESH_PUSH_DEBOUNCE_MS, refused loudly when it is not a number of milliseconds. */
-function debounceFromEnv(): number {
-  const raw = process.env.TSMESH_PUSH_DEBOUNCE_MS || undefined;
-  if (raw === undefined) return DEFAULT_DEBOUNCE_MS;
+/** A millisecond setting from the environment, refused loudly when it is not a number of milliseconds. */
+function millisFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name] || undefined;
+  if (raw === undefined) return fallback;
   const ms = Number(raw);
-  if (!Number.isFinite(ms) || ms < 0) throw new Error(`TSMESH_PUSH_DEBOUNCE_MS must be milliseconds >= 0 (got "${raw}")`);
+  if (!Number.isFinite(ms) || ms < 0) throw new Error(`${name} must be milliseconds >= 0 (got "${raw}")`);
   return ms;
+}
+
+/** TSMESH_ENDPOINT_TTL_SECONDS: whole seconds >= 1 (an etcd lease's unit). */
+function ttlFromEnv(): number {
+  const raw = process.env.TSMESH_ENDPOINT_TTL_SECONDS || undefined;
+  if (raw === undefined) return 10;
+  const s = Number(raw);
+  if (!Number.isInteger(s) || s < 1) throw new Error(`TSMESH_ENDPOINT_TTL_SECONDS must be whole seconds >= 1 (got "${raw}")`);
+  return s;
 }
 
 interface Running {
@@ -49,7 +64,8 @@ export interface PushHandle {
 export function pushPlugin(opts: PushPluginOptions = {}): GrpcPlugin & { handles: Map<ControlPlaneContext, PushHandle> } {
   const running = new Map<ControlPlaneContext, Running>();
   const handles = new Map<ControlPlaneContext, PushHandle>();
-  const debounceMs = opts.debounceMs ?? debounceFromEnv();
+  const debounceMs = opts.debounceMs ?? millisFromEnv("TSMESH_PUSH_DEBOUNCE_MS", DEFAULT_DEBOUNCE_MS);
+  const removalGraceMs = opts.endpointRemovalGraceMs ?? millisFromEnv("TSMESH_ENDPOINT_REMOVAL_GRACE_MS", DEFAULT_REMOVAL_GRACE_MS);
 
   return {
     name: "push",
@@ -60,7 +76,7 @@ export function pushPlugin(opts: PushPluginOptions = {}): GrpcPlugin & { handles
       const metrics = createControlPlaneMetrics(ctx.metrics);
       // The control plane's tracer: MeshConfig tracing settings applied here hold for its API spans too.
       const tracing = ctx.tracing;
-      const ttl = opts.leaseTtlSeconds ?? 10;
+      const ttl = opts.leaseTtlSeconds ?? ttlFromEnv();
       const trustDomain = opts.trustDomain ?? ctx.trustDomain;
       const trust = new TrustSource({ ca: ctx.ca, etcd: ctx.store.etcd, retryMs: opts.trustRetryMs, log });
       await trust.start();
@@ -86,6 +102,7 @@ export function pushPlugin(opts: PushPluginOptions = {}): GrpcPlugin & { handles
       const source = new MeshSource({
         store: ctx.store,
         debounceMs,
+        removalGraceMs,
         log,
         onState: (state, at) => {
           const version = String(state.revision);

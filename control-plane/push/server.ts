@@ -1,6 +1,10 @@
 // Discovery.Stream over gRPC: authenticate the first request, then hand requests to a
 // SidecarSession and new cache versions to every open session. Also keeps the sidecar's endpoint
-// registered (under its own lease) while its stream is up.
+// registered (under its own lease) while its stream is up. How the stream ends says how the
+// endpoint goes: a sidecar that says it is draining deregisters (peers drop it at once); a
+// stream that breaks (sidecar killed, network, this replica shutting down) only
+// revokes the lease, and config push keeps the endpoint through its removal grace period so a
+// sidecar that reconnects to another replica is never removed (push/source.ts).
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../shared/log.js";
 import type { NodeInfo } from "../../shared/node-info.js";
@@ -36,10 +40,13 @@ type Call = grpc.ServerDuplexStream<DiscoveryRequestMsg, DiscoveryResponseMsg>;
 /** The node a sidecar claimed, with the namespace of the SPIFFE ID its stream's client certificate proved (not from the claim). */
 type ProvenNode = NodeInfo & { namespace: string };
 
-function keepRegistered(deps: DiscoveryDeps, node: ProvenNode): () => void {
+/** Ends a registration: `drain` for a deliberate deregistration. */
+type Unregister = (opts?: { drain?: boolean }) => void;
+
+function keepRegistered(deps: DiscoveryDeps, node: ProvenNode): Unregister {
   if (!node.address || !node.inboundPort) return () => {};
   let reg: EndpointRegistration | undefined;
-  let stopped = false;
+  let stopped: { drain?: boolean } | undefined;
   let timer: NodeJS.Timeout | undefined;
   const attempt = async () => {
     try {
@@ -47,7 +54,7 @@ function keepRegistered(deps: DiscoveryDeps, node: ProvenNode): () => void {
         { service: node.service, instanceId: node.instanceId, address: node.address!, port: node.inboundPort!, labels: node.labels ?? {}, namespace: node.namespace },
         deps.endpointTtlSeconds ?? 10,
       );
-      if (stopped) void r.close();
+      if (stopped) void r.close(stopped);
       else reg = r;
     } catch (err) {
       deps.log?.warn("endpoint registration failed; retrying", { sidecar: node.instanceId, err: err as Error });
@@ -55,10 +62,10 @@ function keepRegistered(deps: DiscoveryDeps, node: ProvenNode): () => void {
     }
   };
   void attempt();
-  return () => {
-    stopped = true;
+  return (opts = {}) => {
+    stopped = opts;
     if (timer) clearTimeout(timer);
-    void reg?.close();
+    void reg?.close(opts);
   };
 }
 
@@ -75,17 +82,19 @@ export function registerDiscovery(server: grpc.Server, deps: DiscoveryDeps): Dis
   const handle = (call: Call) => {
     open.set(call, undefined);
     let session: SidecarSession | undefined;
-    let unregister = () => {};
+    let unregister: Unregister = () => {};
     let starting = false;
     let done = false;
     const queued: DiscoveryRequestMsg[] = [];
 
-    const finish = (err?: PushError, ended = false) => {
+    /** `drained`: the sidecar said it is shutting down, so it deregisters. */
+    const finish = (err?: PushError, ended = false, drained = false) => {
       if (done) return;
       done = true;
       open.delete(call);
       session?.close();
-      unregister();
+      unregister({ drain: drained });
+      if (drained && session) deps.log?.info("sidecar deregistered (draining)", { sidecar: session.node.instanceId, service: session.node.service });
       if (session) {
         void deps.status.remove(session.node.instanceId);
         changed(-1);
@@ -122,6 +131,9 @@ export function registerDiscovery(server: grpc.Server, deps: DiscoveryDeps): Dis
     };
 
     call.on("data", (req: DiscoveryRequestMsg) => {
+      // Said explicitly: grpc-js ends a cancelled call's readable side too, so a half-close
+      // alone does not tell a draining sidecar from a broken stream.
+      if (req.draining) return finish(undefined, false, true);
       if (session) return session.onRequest(req);
       if (starting) {
         if (queued.length < 16) queued.push(req);

@@ -60,9 +60,10 @@ export function stateFromKvs(kvs: Iterable<KV>, revision: number): { state: Mesh
     if (p.type === "endpoint") {
       // The key says whose endpoint this is (the control plane wrote it from the certificate);
       // a key of the older layout has no namespace segment: its record's (also from the
-      // certificate), else the default namespace.
+      // certificate), else the default namespace. A draining one is being deregistered: peers
+      // stop sending to it now (the delete follows).
       const record = value as EndpointRecord;
-      state.endpoints.push({ ...record, service: p.service, namespace: p.namespace ?? record.namespace ?? DEFAULT_NAMESPACE });
+      if (record.draining !== true) state.endpoints.push({ ...record, service: p.service, namespace: p.namespace ?? record.namespace ?? DEFAULT_NAMESPACE });
     } else if (p.type === "resource") {
       // resourceVersion is never stored: it is the key's mod revision (see store/resources.ts).
       const res = value as Resource<Kind>;

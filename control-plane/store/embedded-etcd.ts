@@ -1,12 +1,17 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
+import http from "node:http";
+import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../../shared/net/free-port.js";
+import type { EtcdCertSet, EtcdClientTls } from "./etcd-certs.js";
 
 export interface EtcdProcess {
-  /** Client URL, e.g. http://127.0.0.1:23791 */
+  /** Client URL, e.g. http://127.0.0.1:23791 (https:// with `tls`). */
   endpoint: string;
+  /** With `tls`: what a client must present (the set's CA and client certificate). */
+  clientTls?: EtcdClientTls;
   dataDir: string;
   /** Stops the process (SIGTERM then SIGKILL); the data dir is kept. */
   stop(): Promise<void>;
@@ -14,6 +19,8 @@ export interface EtcdProcess {
   start(): Promise<void>;
   /** Stops it and removes the data dir when it was created by us. */
   destroy(): Promise<void>;
+  /** Sends a signal to the running process (tests: SIGSTOP/SIGCONT to stall it, SIGKILL to crash it). */
+  signal(sig: NodeJS.Signals): void;
 }
 
 export interface EtcdOptions {
@@ -22,16 +29,38 @@ export interface EtcdOptions {
   binary?: string;
   /** Emitted lines of etcd's own log; silent by default. */
   onLog?: (line: string) => void;
+  /**
+   * Serve TLS on the client and peer ports and require a client certificate signed by the set's
+   * CA on both (control-plane/store/etcd-certs.ts). Without it etcd is plaintext and open to
+   * anyone on loopback: for the test harness only.
+   */
+  tls?: EtcdCertSet;
 }
 
-async function waitHealthy(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** etcd's /health answer, over TLS with the client certificate when there is one. */
+function health(endpoint: string, tls: EtcdClientTls | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const url = `${endpoint}/health`;
+    const done = (res: http.IncomingMessage) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve(body));
+      res.on("error", reject);
+    };
+    const req = tls ? https.get(url, { ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, servername: tls.serverName, timeout: 1000 }, done) : http.get(url, { timeout: 1000 }, done);
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+  });
+}
+
+async function waitHealthy(endpoint: string, tls: EtcdClientTls | undefined, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`etcd exited with code ${child.exitCode} before becoming healthy`);
     try {
-      const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
-      const body = (await res.json()) as { health?: string };
+      const body = JSON.parse(await health(endpoint, tls)) as { health?: string };
       if (body.health === "true") return;
     } catch (err) {
       lastErr = err;
@@ -48,7 +77,9 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdProcess> {
   await fs.mkdir(dataDir, { recursive: true });
   let clientPort = opts.clientPort ?? (await freePort());
   let peerPort = await freePort();
-  let endpoint = `http://127.0.0.1:${clientPort}`;
+  const scheme = opts.tls ? "https" : "http";
+  let endpoint = `${scheme}://127.0.0.1:${clientPort}`;
+  const peerUrl = () => `${scheme}://127.0.0.1:${peerPort}`;
   const binary = opts.binary ?? process.env.TSMESH_ETCD_BIN ?? "etcd";
   let child: ChildProcess | undefined;
 
@@ -58,13 +89,18 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdProcess> {
       "--data-dir", dataDir,
       "--listen-client-urls", endpoint,
       "--advertise-client-urls", endpoint,
-      "--listen-peer-urls", `http://127.0.0.1:${peerPort}`,
-      "--initial-advertise-peer-urls", `http://127.0.0.1:${peerPort}`,
-      "--initial-cluster", `tsmesh=http://127.0.0.1:${peerPort}`,
+      "--listen-peer-urls", peerUrl(),
+      "--initial-advertise-peer-urls", peerUrl(),
+      "--initial-cluster", `tsmesh=${peerUrl()}`,
       "--initial-cluster-state", "new",
       "--log-level", "error",
       "--logger", "zap",
     ];
+    if (opts.tls) {
+      const { caFile, certFile, keyFile } = opts.tls;
+      args.push("--client-cert-auth", "--trusted-ca-file", caFile, "--cert-file", certFile, "--key-file", keyFile);
+      args.push("--peer-client-cert-auth", "--peer-trusted-ca-file", caFile, "--peer-cert-file", certFile, "--peer-key-file", keyFile);
+    }
     const proc = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
     child = proc;
     const onData = (buf: Buffer) => {
@@ -77,7 +113,7 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdProcess> {
       proc.once("spawn", () => resolve());
     });
     await spawned;
-    await waitHealthy(endpoint, proc, 20_000);
+    await waitHealthy(endpoint, opts.tls?.client, proc, 20_000);
   };
 
   const stop = async () => {
@@ -104,14 +140,18 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdProcess> {
       await fs.mkdir(dataDir, { recursive: true });
       clientPort = await freePort();
       peerPort = await freePort();
-      endpoint = `http://127.0.0.1:${clientPort}`;
+      endpoint = `${scheme}://127.0.0.1:${clientPort}`;
     }
   }
   return {
     endpoint,
+    clientTls: opts.tls?.client,
     dataDir,
     start,
     stop,
+    signal: (sig) => {
+      child?.kill(sig);
+    },
     destroy: async () => {
       await stop();
       if (ownDir) await fs.rm(dataDir, { recursive: true, force: true });

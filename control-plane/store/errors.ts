@@ -6,6 +6,7 @@ import {
   GRPCGenericError,
   GRPCUnavailableError,
 } from "etcd3";
+import { isBrokenCircuitError } from "cockatiel";
 
 /** etcd could not be reached within the store's call timeout. Safe to retry later. */
 export class StoreUnavailableError extends Error {
@@ -36,6 +37,8 @@ export class ConflictError extends Error {
 /** True for errors that mean "etcd did not answer" rather than "etcd said no". */
 export function isUnavailable(err: unknown): boolean {
   if (err instanceof StoreUnavailableError) return true;
+  // Every member is being skipped after a failure (store/client.ts).
+  if (isBrokenCircuitError(err)) return true;
   if (
     err instanceof GRPCUnavailableError ||
     err instanceof GRPCDeadlineExceededError ||

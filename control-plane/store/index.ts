@@ -8,3 +8,4 @@ export type { BootstrapToken, StoredToken } from "./tokens.js";
 export { sha256Hex } from "./tokens.js";
 export * from "./keys.js";
 export { startEtcd, type EtcdProcess, type EtcdOptions } from "./embedded-etcd.js";
+export { ETCD_CERT_FILES, ensureEtcdCerts, writeEtcdCertFiles, type EtcdCertSet, type EtcdClientTls } from "./etcd-certs.js";

@@ -4,6 +4,7 @@ import type { Etcd3 } from "etcd3";
 import type { Kind, Resource } from "../../shared/schema/kinds.js";
 import type { EndpointRecord } from "../../shared/snapshot.js";
 import { createEtcdClient } from "./client.js";
+import type { EtcdClientTls } from "./etcd-certs.js";
 import { guard } from "./errors.js";
 import { listEndpoints, registerEndpoint, type EndpointRegistration } from "./endpoints.js";
 import { ADMIN_TOKEN_KEY, SIDECARS_PREFIX } from "./keys.js";
@@ -18,6 +19,8 @@ export interface StoreOptions {
   callTimeoutMs?: number;
   /** Called whenever etcd could not be reached (metrics). */
   onUnavailable?: (op: string) => void;
+  /** TLS towards etcd (CA, client certificate); plaintext without it. */
+  tls?: EtcdClientTls;
 }
 
 export interface RawKV {
@@ -35,7 +38,7 @@ export class Store {
 
   constructor(private readonly opts: StoreOptions) {
     this.timeoutMs = opts.callTimeoutMs ?? 2000;
-    this.etcd = createEtcdClient({ endpoints: opts.endpoints, callTimeoutMs: this.timeoutMs });
+    this.etcd = createEtcdClient({ endpoints: opts.endpoints, callTimeoutMs: this.timeoutMs, tls: opts.tls });
   }
 
   private run<T>(op: string, fn: () => Promise<T>): Promise<T> {
@@ -80,9 +83,9 @@ export class Store {
         this.live.delete(entry);
         reg.abandon();
       },
-      close: () => {
+      close: (opts) => {
         this.live.delete(entry);
-        return reg.close();
+        return reg.close(opts);
       },
     };
   }

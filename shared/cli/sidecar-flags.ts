@@ -27,6 +27,7 @@ export interface SidecarFlags extends BootstrapFlags {
   key?: string;
   configCache?: string;
   drainTimeout: string;
+  drainDuration: string;
 }
 
 type Key = Exclude<keyof SidecarFlags, "instanceId">; // instanceId: $POD_NAME, not a flag
@@ -72,6 +73,12 @@ const OPTIONS: OptionSpec[] = [
     help: "last-known-good config, served at start while no control plane answers (or TSMESH_CONFIG_CACHE; default in the temp dir)",
   },
   { key: "drainTimeout", flags: "--drain-timeout <ms>", help: "how long a graceful exit waits for in-flight requests", fallback: "10000" },
+  {
+    key: "drainDuration",
+    flags: "--drain-duration <ms>",
+    help: "on a graceful exit, how long the sidecar keeps accepting after deregistering, while peers drop it from their config",
+    fallback: "5000",
+  },
 ];
 
 export interface DeclareOptions {
@@ -125,6 +132,7 @@ export async function startSidecarFromFlags(flags: SidecarFlags, start: StartFro
     adminPort: port("admin-port", flags.adminPort),
   };
   const drainTimeoutMs = millis("drain-timeout", flags.drainTimeout);
+  const drainDurationMs = millis("drain-duration", flags.drainDuration);
   let tls: TlsMaterial | undefined;
   if (flags.cert || flags.key) {
     if (!flags.cert || !flags.key || !flags.ca) throw new CliError("--cert, --key and --ca go together");
@@ -140,6 +148,7 @@ export async function startSidecarFromFlags(flags: SidecarFlags, start: StartFro
     snapshot: flags.config ? loadSnapshotFile(flags.config) : undefined,
     tls,
     drainTimeoutMs,
+    drainDurationMs,
     log,
     onQuit: start.onQuit,
     scavengeWhenIdle: minorGc(),

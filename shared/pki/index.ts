@@ -1,6 +1,7 @@
 // X.509 for the mesh: anchors, issuers, CSRs, workload certificates, SPIFFE IDs, bundles.
 export type { CertKeyPem, CaOptions } from "./ca.js";
 export { createTrustAnchor, createIssuer } from "./ca.js";
+export { issueTlsCert, type TlsCertOptions } from "./tls-cert.js";
 export { generateKeyPair, generateKeyPairAsync, type KeyPairPem } from "./keys.js";
 export { createCsr, parseCsr, csrSpiffeId, type ParsedCsr } from "./csr.js";
 export { signCsr, type SignOptions, type SignedCert } from "./sign.js";

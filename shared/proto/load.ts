@@ -63,6 +63,8 @@ export interface DiscoveryRequestMsg {
   versionInfo: string;
   responseNonce: string;
   errorDetail: string;
+  /** The sidecar is shutting down and deregisters (last request before it half-closes). */
+  draining?: boolean;
 }
 
 export interface DiscoveryResponseMsg {

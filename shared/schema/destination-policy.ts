@@ -29,7 +29,7 @@ export const destinationPolicySpec = z.strictObject({
   retryBudget: z
     .strictObject({
       percent: percent.default(20),
-      minRetriesPerSecond: z.number().int().min(0).default(3),
+      minRetriesPerSecond: z.number().int().min(0).default(10),
     })
     .optional(),
 });

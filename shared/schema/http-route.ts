@@ -1,7 +1,11 @@
 import { z } from "zod";
 import { dnsName, duration, percent, regex, serviceRef } from "./common.js";
 
-export const RETRY_ON = ["5xx", "gateway-error", "reset", "connect-failure", "retriable-status-codes", "refused-stream"] as const;
+/** HTTP conditions, then gRPC ones (Envoy x-envoy-retry-grpc-on): a grpc-status in response headers. */
+export const RETRY_ON = [
+  "5xx", "gateway-error", "reset", "connect-failure", "retriable-status-codes", "refused-stream",
+  "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable",
+] as const;
 
 const pathMatch = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("Exact"), value: z.string().startsWith("/") }),

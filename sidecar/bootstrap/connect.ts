@@ -89,6 +89,9 @@ export async function joinMesh(sidecar: Sidecar, opts: JoinOptions): Promise<Mes
       log: opts.log,
     });
     await xds.start();
+    // A drain starts by deregistering, so peers stop picking this instance during the drain period.
+    const client = xds;
+    sidecar.onDrain(() => client.deregister());
   }
   return {
     identity,

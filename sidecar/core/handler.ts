@@ -18,7 +18,7 @@ export interface MeshRequest {
   method: string;
   /** host[:port] the app addressed (Host header, :authority or absolute URI). */
   authority: string;
-  /** Path and query. */
+  /** Path in normal form (sidecar/listener/request-path.ts), then the query as sent. */
   path: string;
   /** Lower-case names, hop-by-hop headers already removed. */
   headers: HeaderMap;
@@ -76,6 +76,8 @@ export interface RequestContext {
   attempt: number;
   /** Endpoints that already failed for this request, avoided by the load balancer on retry. */
   failedEndpoints: Set<string>;
+  /** How many endpoints the balancer chose ctx.endpoint from (set per attempt). */
+  endpointCount?: number;
   /** Verified SPIFFE ID of the downstream peer (inbound only). */
   peerIdentity?: string;
   /** Flags layers set for observability (retries count, overflow, fault injected...). */

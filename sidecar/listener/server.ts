@@ -1,6 +1,8 @@
 // One listening port serving HTTP/1.1 and HTTP/2 (prior knowledge) and, when TLS is configured,
 // mTLS with ALPN h2/http1.1, all on the same socket: the first bytes decide (sniff.ts). Inbound
 // uses TLS (STRICT: TLS only; PERMISSIVE: plaintext too); outbound is plaintext from the app.
+// A listener given a `connect` hook also serves HTTP/1.1 CONNECT (connect.ts); a tunnel it serves
+// itself is sniffed and served like a fresh plaintext connection, tagged with its authority.
 import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
@@ -8,9 +10,11 @@ import type { Handler } from "../core/handler.js";
 import type { Logger } from "../../shared/log.js";
 import { spiffeIdOf } from "../../shared/pki/spiffe.js";
 import type { TlsState } from "../config/tls-material.js";
+import type { ConnectHook } from "./connect.js";
 import type { Http1Connection } from "./h1/connection.js";
 import { serveHttp1, type DownstreamOptions } from "./http1.js";
 import { http2StreamListener } from "./http2.js";
+import type { EscapedSlashes } from "./request-path.js";
 import { sniff } from "./sniff.js";
 import { InFlight } from "./tracker.js";
 
@@ -21,6 +25,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 const HEADERS_TIMEOUT_MS = 60_000;
 const SNIFF_TIMEOUT_MS = 10_000;
 const PEER = Symbol("tsmesh.peerIdentity");
+const TUNNEL = Symbol("tsmesh.tunnelAuthority");
 
 export interface ListenerTls {
   /** Current TLS state (rotates); undefined until a certificate is available. */
@@ -36,14 +41,22 @@ export interface ListenerOptions {
   log: Logger;
   tls?: ListenerTls;
   maxHeaderSize?: number;
+  /** MeshConfig pathNormalization.escapedSlashes (default REJECT), read per request. */
+  escapedSlashes?: () => EscapedSlashes;
   /** Called each time the listener's last in-flight request ends. */
   onIdle?: () => void;
+  /** Serve HTTP/1.1 CONNECT (the outbound listener); without it CONNECT gets 405. */
+  connect?: ConnectHook;
 }
 
-type Tagged = object & { [PEER]?: string };
+type Tagged = object & { [PEER]?: string; [TUNNEL]?: string };
 
 function peerOf(socket: object): string | undefined {
   return (socket as Tagged)[PEER];
+}
+
+function tunnelAuthorityOf(socket: object): string | undefined {
+  return (socket as Tagged)[TUNNEL];
 }
 
 export class MeshListener {
@@ -67,6 +80,10 @@ export class MeshListener {
       inflight: this.inflight,
       peerOf: opts.tls ? peerOf : undefined,
       draining: () => this.draining,
+      escapedSlashes: opts.escapedSlashes ?? (() => "REJECT"),
+      connect: opts.connect,
+      serveTunnel: (socket, head, authority) => this.serveTunnel(socket, head, authority),
+      tunnelAuthorityOf: opts.connect ? tunnelAuthorityOf : undefined,
       onError: (err: unknown, req: { method: string; authority: string; path: string }) => {
         const e = err as { status?: number; code?: string; message?: string };
         if (!e.status || e.status >= 500)
@@ -132,6 +149,29 @@ export class MeshListener {
         socket.resume();
       }
     });
+  }
+
+  /**
+   * A connection tunnelled by CONNECT (already answered 200): served as HTTP/1.1 or HTTP/2 with
+   * `authority` for requests that name none. TLS inside is refused: the mesh originates mTLS to the
+   * peer itself, so the app must speak plaintext to a mesh service.
+   */
+  private serveTunnel(socket: net.Socket, head: Buffer, authority: string): void {
+    (socket as Tagged)[TUNNEL] = authority;
+    if (head.length > 0) socket.unshift(head);
+    sniff(socket, SNIFF_TIMEOUT_MS, (kind) => {
+      if (kind === "tls") {
+        this.opts.log.warn("TLS inside a CONNECT tunnel to a mesh service refused: the sidecar adds mTLS itself, so the app should speak plaintext (http://, insecure gRPC credentials)", { listener: this.opts.name, authority });
+        socket.destroy();
+        return;
+      }
+      if (kind === "h2") this.h2.emit("connection", socket);
+      else {
+        this.serveH1(socket);
+        socket.resume();
+      }
+    });
+    socket.resume(); // left paused by the HTTP/1.1 connection that answered the CONNECT
   }
 
   /** The TLS server for the current certificate; rebuilt contexts take effect for new handshakes. */

@@ -1,5 +1,5 @@
-// Requests for hosts outside the mesh (Istio's outboundTrafficPolicy). A host no route names and
-// no mesh service answers to (no endpoints, no DestinationPolicy) is egress: with ALLOW_ANY, the
+// Requests for hosts outside the mesh (Istio's outboundTrafficPolicy). A host that is not a mesh
+// service (no snapshot since start named it: outbound/state.ts meshServices) is egress: with ALLOW_ANY, the
 // default, it goes to the host and port the app named, as the app sent it (plaintext: the peer is
 // not a sidecar, so there is no identity to check); with REGISTRY_ONLY it is refused with 502.
 // Metrics label all of it "PassthroughCluster", as Istio does, so external hosts do not grow the

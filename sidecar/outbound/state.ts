@@ -22,6 +22,12 @@ export interface OutboundState {
   readonly concretes: ReadonlySet<string>;
   /** MeshConfig outboundTrafficPolicy.mode: what happens to hosts outside the mesh. */
   readonly egress: "ALLOW_ANY" | "REGISTRY_ONLY";
+  /**
+   * Every service any snapshot since the sidecar started named (endpoints entry, route host or
+   * backend, DestinationPolicy). Such a name never falls back to egress: a mesh service that
+   * briefly has no endpoints answers 503, its traffic is never sent in plaintext to its bare name.
+   */
+  readonly meshServices: ReadonlySet<string>;
 }
 
 export const EMPTY_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
@@ -29,8 +35,9 @@ export const EMPTY_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
 /**
  * State for a sidecar in `namespace`. Snapshot endpoint keys are service keys; a short key (a
  * static --config file, an older control plane) is a service of the sidecar's own namespace.
+ * `seen`: the previous state's meshServices (a name once in the mesh stays there).
  */
-export function buildOutboundState(snap: Snapshot, namespace: string = DEFAULT_NAMESPACE): OutboundState {
+export function buildOutboundState(snap: Snapshot, namespace: string = DEFAULT_NAMESPACE, seen: ReadonlySet<string> = new Set()): OutboundState {
   const trustDomain = snap.meshConfig.trustDomain;
   const endpoints = new Map<string, Endpoint[]>();
   const poolKeys = new Set<string>();
@@ -53,5 +60,13 @@ export function buildOutboundState(snap: Snapshot, namespace: string = DEFAULT_N
     for (const s of p.spec.subsets ?? []) concretes.add(`${key}/${s.name}`);
   }
   const egress = snap.meshConfig.outboundTrafficPolicy?.mode ?? "ALLOW_ANY";
-  return { version: snap.version, routeTable: buildRouteTable(snap.routes, namespace), policies, endpoints, poolKeys, concretes, egress };
+  const meshServices = new Set(seen);
+  for (const service of endpoints.keys()) meshServices.add(service);
+  for (const service of policies.keys()) meshServices.add(service);
+  for (const r of snap.routes) {
+    const ns = namespaceOf(r);
+    for (const h of r.spec.hosts) meshServices.add(qualifyService(h, ns));
+    for (const rule of r.spec.rules) for (const b of rule.backends) meshServices.add(qualifyService(b.service, ns));
+  }
+  return { version: snap.version, routeTable: buildRouteTable(snap.routes, namespace), policies, endpoints, poolKeys, concretes, egress, meshServices };
 }

@@ -5,7 +5,6 @@ import { maxConnectionsOf } from "../filters/circuit-breaker/limits.js";
 import { sendH1 } from "./send-h1.js";
 import { sendH2 } from "./send-h2.js";
 import type { EndpointPools } from "./pools.js";
-import { upstreamError } from "./errors.js";
 
 export function upstreamClient(pools: EndpointPools): Handler {
   return (req, ctx) => {
@@ -13,12 +12,6 @@ export function upstreamClient(pools: EndpointPools): Handler {
     if (!ep) return Promise.reject(new MeshError(500, "TSMESH_ERR_NO_ENDPOINT", "no endpoint chosen for the attempt"));
     const target = pools.get(ep, maxConnectionsOf(ctx.destination));
     if (req.protocol === "http/1.1") return sendH1(target.h1, req, ep.address);
-    let session;
-    try {
-      session = target.h2.get();
-    } catch (err) {
-      return Promise.reject(upstreamError(err, req.signal, ep.address));
-    }
-    return sendH2(session, req, "https", ep.address);
+    return sendH2(target.h2, req, "https", ep.address);
   };
 }

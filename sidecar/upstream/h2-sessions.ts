@@ -1,11 +1,12 @@
 // A lazily (re)opened HTTP/2 session per upstream: one connection multiplexes all streams; a
-// session that closes, errors or receives GOAWAY is replaced by the next request.
+// session that closes, errors or receives GOAWAY leaves at once and is replaced by the next request.
 import http2, { type ClientHttp2Session } from "node:http2";
 import type { Duplex } from "node:stream";
 
 const CONNECT_FAILURE = Symbol("tsmesh.connectFailure");
 const SPOKE_H2 = Symbol("tsmesh.spokeH2");
-type Tagged = ClientHttp2Session & { [CONNECT_FAILURE]?: Error; [SPOKE_H2]?: boolean };
+const GOAWAY_LAST = Symbol("tsmesh.goawayLastStreamId");
+type Tagged = ClientHttp2Session & { [CONNECT_FAILURE]?: Error; [SPOKE_H2]?: boolean; [GOAWAY_LAST]?: number };
 
 /** Opens the transport; reports a handshake/identity failure through `onConnectError`. May throw. */
 export type OpenTransport = (onConnectError: (err: Error) => void) => Duplex;
@@ -20,6 +21,11 @@ export function spokeH2(session: ClientHttp2Session): boolean {
   return (session as Tagged)[SPOKE_H2] === true;
 }
 
+/** The last stream id the peer's GOAWAY says it processed, once one arrived. */
+export function goawayLastStreamId(session: ClientHttp2Session): number | undefined {
+  return (session as Tagged)[GOAWAY_LAST];
+}
+
 export class H2Session {
   private session: ClientHttp2Session | undefined;
 
@@ -30,7 +36,7 @@ export class H2Session {
 
   get(): ClientHttp2Session {
     const s = this.session;
-    if (s && !s.closed && !s.destroyed) return s;
+    if (s && !s.closed && !s.destroyed && (s as Tagged)[GOAWAY_LAST] === undefined) return s;
     const box: { session?: Tagged; early?: Error } = {};
     const onConnectError = (err: Error) => {
       if (box.session) box.session[CONNECT_FAILURE] = err;
@@ -53,7 +59,12 @@ export class H2Session {
       if (this.session === session) this.session = undefined;
     };
     session.once("close", forget);
-    session.once("goaway", forget);
+    // Emitted before node closes the streams above lastStreamID, so their failure can tell it
+    // was this GOAWAY (they were never processed and may be sent again).
+    session.once("goaway", (_code: number, lastStreamID: number) => {
+      session[GOAWAY_LAST] = lastStreamID;
+      forget();
+    });
     this.session = session;
     return session;
   }

@@ -4,13 +4,13 @@
 // preface is not HTTP/2) gets HTTP/2 requests translated to HTTP/1.1, as Envoy does for an
 // HTTP/1.1 upstream cluster; gRPC is never translated (it needs trailers) and fails with
 // UNAVAILABLE instead.
+import type { ClientHttp2Session } from "node:http2";
 import type { Handler, MeshRequest } from "../core/handler.js";
 import { H1Pool } from "./h1/pool.js";
 import { H2Session, spokeH2 } from "./h2-sessions.js";
 import { connectTcp } from "./tcp-connect.js";
 import { sendH1 } from "./send-h1.js";
 import { sendH2 } from "./send-h2.js";
-import { upstreamError } from "./errors.js";
 
 export interface PlaintextClient {
   handler: Handler;
@@ -37,15 +37,10 @@ export function createPlaintextClient(host: string, port: number, target: string
     if (req.protocol === "http/1.1") return sendH1(h1, req, target);
     const grpc = isGrpc(req);
     if (!grpc && Date.now() < h1OnlyUntil) return sendH1(h1, req, target);
-    let session;
-    try {
-      session = h2.get();
-    } catch (err) {
-      return Promise.reject(upstreamError(err, req.signal, target));
-    }
-    return sendH2(session, req, "http", target).catch((err: unknown) => {
+    let session: ClientHttp2Session | undefined;
+    return sendH2(h2, req, "http", target, (s) => (session = s)).catch((err: unknown) => {
       // The connection failed without the app ever sending HTTP/2 SETTINGS: not an h2c server.
-      if (spokeH2(session) || req.signal.aborted) throw err;
+      if (!session || spokeH2(session) || req.signal.aborted) throw err;
       h1OnlyUntil = Date.now() + H1_ONLY_MS;
       // A streamed body was (partly) consumed by the failed attempt and cannot be sent again.
       if (grpc || req.body.kind === "stream") throw err;

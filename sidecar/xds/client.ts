@@ -94,6 +94,27 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     await this.loop;
   }
 
+  /**
+   * Tells the control plane this sidecar is draining, ends the stream and opens no other: the
+   * control plane deregisters the endpoint at once, so peers stop sending to it. A stream that
+   * merely breaks keeps the endpoint (another replica may take the sidecar over). Resolves once
+   * the control plane closed the stream, or after `timeoutMs`.
+   */
+  async deregister(timeoutMs = 2000): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    const call = this.stream?.call;
+    if (call && !call.writableEnded) {
+      call.write({ versionInfo: this.version(), responseNonce: "", errorDetail: "", draining: true });
+      call.end();
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    this.stream?.close();
+    await this.loop;
+  }
+
   private async run(): Promise<void> {
     let failures = 0;
     for (let i = 0; !this.stopped; i++) {
@@ -142,7 +163,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
         resolve(healthy);
       };
       const send = (req: DiscoveryRequestMsg) => {
-        if (!ended) call.write(req);
+        // Stopped: deregister() may have half-closed the call already.
+        if (!ended && !this.stopped) call.write(req);
       };
       call.on("data", (res: DiscoveryResponseMsg) => {
         if (!healthy) {

@@ -62,7 +62,14 @@ interface Ran {
   exit: Promise<number | null>;
 }
 
-async function tsmeshRun(service: string, appFile: string, appPort: number, extra: string[] = [], command = [process.execPath, appFile, String(appPort)]): Promise<Ran & { admin: number }> {
+async function tsmeshRun(
+  service: string,
+  appFile: string,
+  appPort: number,
+  extra: string[] = [],
+  command = [process.execPath, appFile, String(appPort)],
+  env: Record<string, string> = {},
+): Promise<Ran & { admin: number }> {
   const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
   const args = [CLI, "run", "--service", service, "--app-port", String(appPort), "--bind", "127.0.0.1"];
   args.push("--inbound-port", String(inbound), "--outbound-port", String(outbound), "--admin-port", String(admin));
@@ -70,7 +77,7 @@ async function tsmeshRun(service: string, appFile: string, appPort: number, extr
   args.push("--", ...command);
   const proc = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, TSMESH_API: `http://127.0.0.1:${cp.apiPort}`, TSMESH_TOKEN: ADMIN, TSMESH_LOG_LEVEL: "warn" },
+    env: { ...process.env, TSMESH_API: `http://127.0.0.1:${cp.apiPort}`, TSMESH_TOKEN: ADMIN, TSMESH_LOG_LEVEL: "warn", ...env },
   });
   procs.push(proc);
   let out = "";
@@ -130,5 +137,25 @@ describe("tsmesh run", () => {
     expect(await refused.exit).toBe(1);
     expect(refused.out()).not.toContain("b got");
     expect(refused.err()).toMatch(/TOKEN_INVALID/);
+  });
+
+  it("run hands the admin token to the app: the app's environment has neither the admin nor the bootstrap token", async () => {
+    const res = await fetch(`http://127.0.0.1:${cp.apiPort}/api/v1/tokens`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: JSON.stringify({ service: "e2", ttl: "5m" }),
+    });
+    const bootstrap = ((await res.json()) as { token: string }).token;
+    const show = ["sh", "-c", 'echo "lengths=${#TSMESH_TOKEN},${#TSMESH_BOOTSTRAP_TOKEN},${#TSMESH_BOOTSTRAP_TOKEN_FILE} service=$TSMESH_SERVICE"; env'];
+    // The token created through the API with the admin token, and one handed in by environment.
+    const viaAdmin = await tsmeshRun("e1", "", await freePort(), [], show);
+    const viaEnv = await tsmeshRun("e2", "", await freePort(), [], show, { TSMESH_BOOTSTRAP_TOKEN: bootstrap, TSMESH_BOOTSTRAP_TOKEN_FILE: path.join(dir, "unused") });
+    for (const [ran, service] of [[viaAdmin, "e1"], [viaEnv, "e2"]] as const) {
+      expect(await ran.exit, ran.err()).toBe(0);
+      expect(ran.out()).toContain(`lengths=0,0,0 service=${service}`);
+      expect(ran.out()).not.toContain(ADMIN);
+      expect(ran.out()).not.toContain(bootstrap);
+      expect(ran.out()).not.toMatch(/^TSMESH_\w*TOKEN/m);
+    }
   });
 });

@@ -27,11 +27,22 @@ function ctor(): grpc.ServiceClientConstructor {
   return pkg.tsmesh.test.Echo;
 }
 
-export async function startGrpcEcho(): Promise<{ port: number; close: () => Promise<void> }> {
+export interface GrpcEchoOptions {
+  /** The first n Say calls answer UNAVAILABLE (a trailers-only response). */
+  unavailableFirst?: number;
+}
+
+export async function startGrpcEcho(options: GrpcEchoOptions = {}): Promise<{ port: number; calls: () => number; close: () => Promise<void> }> {
   const Echo = ctor();
   const server = new grpc.Server();
+  let calls = 0;
   server.addService(Echo.service, {
     Say: (call: grpc.ServerUnaryCall<{ message: string }, EchoReplyMsg>, cb: grpc.sendUnaryData<EchoReplyMsg>) => {
+      calls++;
+      if (calls <= (options.unavailableFirst ?? 0)) {
+        cb({ code: grpc.status.UNAVAILABLE, details: "not ready yet" });
+        return;
+      }
       if (call.request.message === "fail") {
         cb({ code: grpc.status.FAILED_PRECONDITION, details: "asked to fail" });
         return;
@@ -56,13 +67,34 @@ export async function startGrpcEcho(): Promise<{ port: number; close: () => Prom
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
-  return { port, close: () => new Promise((resolve) => server.tryShutdown(() => resolve())) };
+  return { port, calls: () => calls, close: () => new Promise((resolve) => server.tryShutdown(() => resolve())) };
 }
 
 /** A client that talks plaintext h2 to `proxyPort` with `:authority` = `service`. */
 export function echoClientVia(proxyPort: number, service: string): EchoClient {
   const Echo = ctor();
   return new Echo(`127.0.0.1:${proxyPort}`, grpc.credentials.createInsecure(), { "grpc.default_authority": service }) as unknown as EchoClient;
+}
+
+/**
+ * A client that dials `target` ("greeter:50051") by name, as an app under `tsmesh run` does: the
+ * environment's proxy variable (`grpc_proxy` or `http_proxy`, both read by grpc-js when the channel
+ * is made) names `proxyUrl`, so grpc-js opens a CONNECT tunnel through it.
+ */
+export function echoClientByName(target: string, proxyUrl: string, variable: "grpc_proxy" | "http_proxy" = "grpc_proxy"): EchoClient {
+  const Echo = ctor();
+  const names = ["grpc_proxy", "https_proxy", "http_proxy", "no_proxy", "no_grpc_proxy"] as const;
+  const saved = names.map((n) => [n, process.env[n]] as const);
+  for (const n of names) delete process.env[n];
+  process.env[variable] = proxyUrl;
+  try {
+    return new Echo(target, grpc.credentials.createInsecure()) as unknown as EchoClient;
+  } finally {
+    for (const [n, v] of saved) {
+      if (v === undefined) delete process.env[n];
+      else process.env[n] = v;
+    }
+  }
 }
 
 export function say(client: EchoClient, message: string, deadlineMs = 5000): Promise<EchoReplyMsg> {

@@ -86,6 +86,8 @@ async function startOnce(spec: SidecarSpec): Promise<SidecarProcess> {
     writeFileSync(configFile, JSON.stringify(spec.snapshot));
     args.push("--config", configFile);
   }
+  // No drain period unless a test asks for one: every SIGTERM stop would otherwise take 5 s.
+  if (!spec.extraArgs?.includes("--drain-duration")) args.push("--drain-duration", "0");
   args.push(...(spec.extraArgs ?? []));
   // Last-known-good config and cached certificate + key in the test's dir (removed with it), not
   // the temp dir's default; a --config-cache in extraArgs still wins.

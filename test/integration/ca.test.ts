@@ -119,6 +119,19 @@ describe("Certificates.Sign", () => {
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
   });
 
+  it("a token's stored hash copied out of etcd does not mint: the CA needs the secret itself, and the token survives", async () => {
+    const token = await putToken("web");
+    const storedHash = createHash("sha256").update(token).digest("hex");
+    const key = `/tsmesh/v1/tokens/${storedHash}`;
+    expect(await etcd.get(key).string()).not.toBeNull();
+    await expect(sign({ csrPem: csrFor("web").csrPem, bootstrapToken: storedHash })).rejects.toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+      details: expect.stringContaining("TSMESH_ERR_TOKEN_INVALID"),
+    });
+    expect(await etcd.get(key).string()).not.toBeNull();
+    expect((await sign({ csrPem: csrFor("web").csrPem, bootstrapToken: token })).spiffeId).toBe(id("web"));
+  });
+
   it("refuses an expired or unknown token", async () => {
     const expired = await putToken("web", -1000);
     await expect(sign({ csrPem: csrFor("web").csrPem, bootstrapToken: expired })).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });

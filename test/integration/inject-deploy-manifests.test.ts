@@ -2,7 +2,9 @@
 // shape; tsmesh resources must pass the same validation as the API; the pieces must agree with
 // each other (ports, names, the webhook's service) and with the injection code.
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
@@ -82,6 +84,66 @@ describe("deploy/ manifests", () => {
     const env = ((((spec.template as Obj).spec as Obj).containers as Obj[])[0]!.env as Obj[]).find((e) => e.name === "PEERS")!;
     const members = String(env.value).split(",").map((m) => m.split("=")[0]);
     expect(members).toEqual(["tsmesh-etcd-0", "tsmesh-etcd-1", "tsmesh-etcd-2"]);
+  });
+
+  it("anyone who can reach etcd can mint any identity: etcd requires TLS client certificates and admits only the control plane", () => {
+    const pod = (((find("StatefulSet", "tsmesh-etcd").spec as Obj).template as Obj).spec as Obj);
+    const etcd = (pod.containers as Obj[])[0]!;
+    const cmd = etcd.command as string[];
+    for (const flag of ["--client-cert-auth", "--peer-client-cert-auth"]) expect(cmd).toContain(flag);
+    for (const f of ["--listen-client-urls", "--advertise-client-urls", "--listen-peer-urls", "--initial-advertise-peer-urls"]) expect(cmd.find((a) => a.startsWith(`${f}=`))).toMatch(/=https:\/\//);
+    const peers = String(((etcd.env as Obj[]).find((e) => e.name === "PEERS")!).value);
+    expect(peers.split(",").every((m) => m.split("=")[1]!.startsWith("https://"))).toBe(true);
+    const mounted = (etcd.volumeMounts as Obj[]).find((m) => m.name === "tls")!;
+    for (const f of ["--trusted-ca-file", "--cert-file", "--key-file", "--peer-trusted-ca-file", "--peer-cert-file", "--peer-key-file"]) {
+      expect(cmd.find((a) => a.startsWith(`${f}=`))!.split("=")[1]).toMatch(new RegExp(`^${String(mounted.mountPath)}/(ca\\.crt|server\\.crt|server\\.key)$`));
+    }
+    expect((pod.volumes as Obj[]).find((v) => v.name === "tls")).toMatchObject({ secret: { secretName: "tsmesh-etcd-server" } });
+    // Probes reach the plaintext metrics port, which serves no keys.
+    expect(((etcd.readinessProbe as Obj).httpGet as Obj).port).toBe(2381);
+    expect(cmd).toContain("--listen-metrics-urls=http://0.0.0.0:2381");
+
+    const cp = ((((find("Deployment", "tsmesh-control-plane").spec as Obj).template as Obj).spec as Obj).containers as Obj[])[0]!;
+    const args = cp.args as string[];
+    expect(args.find((a) => a.startsWith("--etcd="))!.slice("--etcd=".length).split(",").every((u) => u.startsWith("https://"))).toBe(true);
+    const etcdMount = String((cp.volumeMounts as Obj[]).find((m) => m.name === "etcd-client")!.mountPath);
+    expect(args).toEqual(expect.arrayContaining([`--etcd-ca=${etcdMount}/ca.crt`, `--etcd-cert=${etcdMount}/client.crt`, `--etcd-key=${etcdMount}/client.key`]));
+    for (const f of ["--etcd-ca", "--etcd-cert", "--etcd-key"]) expect(optionsOf(["control-plane"]).has(f)).toBe(true);
+
+    const np = find("NetworkPolicy", "tsmesh-etcd");
+    const spec = np.spec as Obj;
+    expect(spec.podSelector).toEqual({ matchLabels: { app: "tsmesh-etcd" } });
+    expect(spec.policyTypes).toEqual(["Ingress"]);
+    const admits = (port: number) =>
+      (spec.ingress as Obj[]).filter((r) => ((r.ports as Obj[]) ?? []).some((p) => p.port === port)).map((r) => (r.from as Obj[] | undefined)?.map((f) => ((f.podSelector as Obj).matchLabels as Obj).app) ?? ["anyone"]);
+    expect(admits(2379).flat().sort()).toEqual(["tsmesh-control-plane", "tsmesh-etcd"]);
+    expect(admits(2380).flat()).toEqual(["tsmesh-etcd"]);
+    // The control plane pods carry the label the policy admits.
+    expect((((find("Deployment", "tsmesh-control-plane").spec as Obj).template as Obj).metadata as Obj).labels).toMatchObject({ app: "tsmesh-control-plane" });
+  });
+
+  it("tsmesh certs etcd (deploy/k8s/README.md) makes a server certificate valid for every etcd member and a client certificate", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsmesh-certs-etcd-"));
+    try {
+      const out = execFileSync(process.execPath, [CLI, "certs", "etcd", "--dir", dir], { encoding: "utf8" });
+      expect(out.trim().split("\n")).toHaveLength(5);
+      for (const f of readdirSync(dir)) expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
+      const server = new X509Certificate(readFileSync(join(dir, "server.crt")));
+      const ca = new X509Certificate(readFileSync(join(dir, "ca.crt")));
+      expect(server.verify(ca.publicKey)).toBe(true);
+      expect(new X509Certificate(readFileSync(join(dir, "client.crt"))).verify(ca.publicKey)).toBe(true);
+      const etcd = ((((find("StatefulSet", "tsmesh-etcd").spec as Obj).template as Obj).spec as Obj).containers as Obj[])[0]!;
+      const peers = String(((etcd.env as Obj[]).find((e) => e.name === "PEERS")!).value).split(",").map((m) => new URL(m.split("=")[1]!).hostname);
+      const cpArgs = (((((find("Deployment", "tsmesh-control-plane").spec as Obj).template as Obj).spec as Obj).containers as Obj[])[0]!.args as string[]);
+      const clients = cpArgs.find((a) => a.startsWith("--etcd="))!.slice("--etcd=".length).split(",").map((u) => new URL(u).hostname);
+      for (const host of [...peers, ...clients]) expect(server.checkHost(host), host).toBeDefined();
+      expect(server.checkHost("etcd.example.com")).toBeUndefined();
+      expect(readFileSync(join(dir, "ca.crt"), "utf8")).not.toContain("PRIVATE KEY");
+      // Never replaces an existing set.
+      expect(() => execFileSync(process.execPath, [CLI, "certs", "etcd", "--dir", dir], { encoding: "utf8", stdio: "pipe" })).toThrow(/exists; refusing to replace it/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("control plane: 2 replicas over all etcd members, Service with 15000, 15012 and the webhook", () => {

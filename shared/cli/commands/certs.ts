@@ -1,8 +1,16 @@
 // `tsmesh certs init --dir DIR`: a development trust anchor (10 y) and issuer (1 y) as PEM files
 // (layout in certs/README.md). Keys are written 0600; an existing CA is never overwritten.
+// `tsmesh certs etcd --dir DIR [--hosts A,B]`: TLS for an external etcd cluster (its own CA, a
+// server/peer certificate for the hosts, the control plane's client certificate).
+import fs from "node:fs/promises";
+import path from "node:path";
 import type { Command } from "commander";
+import { ETCD_CERT_FILES, writeEtcdCertFiles } from "../../../control-plane/store/index.js";
 import { initCaDir } from "../../../control-plane/ca/files.js";
 import { parseDuration } from "../../duration.js";
+
+/** The etcd StatefulSet and Services of deploy/k8s (members by the headless Service's wildcard). */
+const K8S_ETCD_HOSTS = "*.tsmesh-etcd.tsmesh-system.svc,tsmesh-etcd-client.tsmesh-system.svc,localhost,127.0.0.1";
 
 interface InitFlags {
   dir: string;
@@ -28,6 +36,24 @@ export function register(program: Command): void {
           issuerValidityMs: flags.issuerTtl ? parseDuration(flags.issuerTtl) : undefined,
         });
         for (const f of files) process.stdout.write(`wrote ${f}\n`);
+      } catch (err) {
+        process.stderr.write(`error: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    });
+  certs
+    .command("etcd")
+    .description("create TLS material for an external etcd that requires client certificates (ca.crt, server.crt/key, client.crt/key)")
+    .requiredOption("--dir <dir>", "output directory (must not hold a ca.crt yet)")
+    .option("--hosts <names>", "comma-separated DNS names and IPs of the etcd members (server certificate SANs)", K8S_ETCD_HOSTS)
+    .action(async (flags: { dir: string; hosts: string }) => {
+      try {
+        const hosts = flags.hosts.split(",").map((h) => h.trim()).filter(Boolean);
+        if (hosts.length === 0) throw new Error("--hosts names no host");
+        await fs.mkdir(flags.dir, { recursive: true, mode: 0o700 });
+        const existing = path.join(flags.dir, ETCD_CERT_FILES.ca);
+        if (await fs.access(existing).then(() => true, () => false)) throw new Error(`${existing} exists; refusing to replace it (use another --dir)`);
+        for (const f of await writeEtcdCertFiles(flags.dir, hosts)) process.stdout.write(`wrote ${f}\n`);
       } catch (err) {
         process.stderr.write(`error: ${(err as Error).message}\n`);
         process.exitCode = 1;

@@ -3,7 +3,8 @@
 // HTTP_PROXY pointing at the outbound listener, and when it exits the sidecar drains and
 // `tsmesh run` exits with the app's code. SIGTERM/SIGINT go to the app first; the drain follows
 // its exit. Without --token, a bootstrap token is created through the API with the admin token
-// (TSMESH_TOKEN or ./.tsmesh/admin-token), as `tsmesh token create` would.
+// (TSMESH_TOKEN or ./.tsmesh/admin-token), as `tsmesh token create` would. The app's environment
+// carries neither token (app-env.ts).
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
@@ -11,6 +12,7 @@ import type { Command } from "commander";
 import { createLogger, type Logger } from "../../log.js";
 import { applySidecarRuntimeFlags, collectStartupGarbage } from "../../sidecar-node-options.js";
 import { api, CliError } from "../api-client.js";
+import { appEnvironment } from "../app-env.js";
 import { millis } from "../flag-values.js";
 import { declareSidecarOptions, startSidecarFromFlags, type SidecarFlags, type SidecarParts } from "../sidecar-flags.js";
 import { BootstrapFlagError, resolveBootstrap, type BootstrapSettings } from "../../../sidecar/bootstrap/flags.js";
@@ -125,15 +127,14 @@ export function register(program: Command): void {
       log.info("sidecar ready; starting the app", { command: command[0], outbound: running.ports.outbound });
       const app = spawn(command[0]!, command.slice(1), {
         stdio: "inherit",
-        env: {
-          ...process.env,
+        env: appEnvironment(process.env, {
           HTTP_PROXY: proxy,
           http_proxy: proxy,
           NO_PROXY: noProxy,
           no_proxy: noProxy,
           TSMESH_SERVICE: flags.service,
           TSMESH_ADMIN_PORT: String(running.ports.admin),
-        },
+        }),
       });
       child.app = app;
       process.on("SIGTERM", () => stopApp("SIGTERM"));
@@ -143,8 +144,9 @@ export function register(program: Command): void {
       const finish = async (code: number) => {
         if (finished) return;
         finished = true;
+        // The app is gone: deregister (the drain's first step) and close without a drain period.
+        const complete = await running.drain(undefined, 0);
         await parts.membership?.stop();
-        const complete = await running.drain();
         log.info("app exited; sidecar drained", { exitCode: code, complete });
         process.exit(code);
       };

@@ -35,9 +35,13 @@ export function register(program: Command): void {
       if (stopping) return;
       stopping = true;
       log.info("signal received, draining", { signal, starting: !up.running });
-      void parts.membership?.stop();
-      if (up.running) void up.running.drain().then(() => process.exit(0));
-      else void Promise.resolve(parts.sidecar?.close()).finally(() => process.exit(0));
+      // Running: the drain deregisters first (a clean end of the config stream), so the
+      // membership stops after it; cancelling the stream first would read as a broken one.
+      if (up.running) void up.running.drain().then(() => parts.membership?.stop()).then(() => process.exit(0));
+      else {
+        void parts.membership?.stop();
+        void Promise.resolve(parts.sidecar?.close()).finally(() => process.exit(0));
+      }
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));

@@ -6,7 +6,6 @@ import type { AuthorizationPolicy } from "../../../shared/schema/kinds.js";
 import type { AuthorizationRule } from "../../../shared/schema/authorization-policy.js";
 import { DEFAULT_NAMESPACE } from "../../../shared/identity.js";
 import { namespaceOf, qualifyService, serviceKey } from "../../../shared/service-key.js";
-import { normalizePath } from "./path.js";
 
 export interface AuthzRequest {
   /** The service being called (this sidecar's). */
@@ -20,6 +19,7 @@ export interface AuthzRequest {
   /** Namespace part of the peer's SPIFFE ID. */
   peerNamespace?: string;
   method: string;
+  /** Path (and query) as the listener normalised it: the path the app receives is the one judged. */
   path: string;
 }
 
@@ -66,7 +66,8 @@ export function authorize(policies: readonly AuthorizationPolicy[], request: Aut
   const own = serviceKey(request.namespace ?? DEFAULT_NAMESPACE, request.service);
   const selected = policies.filter((p) => qualifyService(p.spec.service, namespaceOf(p)) === own);
   if (selected.length === 0) return { allowed: true, reason: `no authorization policy selects "${own}"` };
-  const req = { ...request, path: normalizePath(request.path) };
+  const q = request.path.indexOf("?");
+  const req = q === -1 ? request : { ...request, path: request.path.slice(0, q) };
   const who = req.peerIdentity ?? "an unauthenticated peer";
   const denied = firstMatch(selected.filter((p) => p.spec.action === "DENY"), req);
   if (denied) return { allowed: false, reason: `${req.method} ${req.path} from ${who} is denied by ${denied}` };

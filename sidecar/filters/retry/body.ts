@@ -7,7 +7,7 @@ import type { RequestBody } from "../../core/handler.js";
 
 export const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
 
-type State = "reading" | "complete" | "too-large" | "failed";
+type State = "reading" | "complete" | "too-large" | "failed" | "not-recorded";
 
 export interface ReplayableBody {
   /** Body to send on the first attempt. */
@@ -21,6 +21,11 @@ export interface ReplayableBody {
 
 function fixed(body: RequestBody, state: State): ReplayableBody {
   return { first: body, state: () => state, ready: async () => state === "complete", replay: () => body };
+}
+
+/** A body sent once and not recorded (a route without retries): replayable only when not a stream. */
+export function unrecorded(body: RequestBody): ReplayableBody {
+  return fixed(body, body.kind === "stream" ? "not-recorded" : "complete");
 }
 
 export function replayable(body: RequestBody, cap = DEFAULT_MAX_BUFFER_BYTES): ReplayableBody {

@@ -1,58 +1,76 @@
-// Retry budget: retries to a destination stay a fraction of its active requests (Envoy's
-// retry_budget: budget_percent of active requests), with a floor of minRetriesPerSecond so low
-// traffic can still retry (Linkerd). Prevents retry storms from multiplying load on a sick service.
+// Retry budget (Finagle RetryBudget / linkerd2-proxy and tower TpsBudget): every request to a
+// destination deposits percent/100 of a token, every retry withdraws one, and a deposit counts
+// for TTL (10 s) only. A reserve of minRetriesPerSecond x TTL tokens lets low-traffic services
+// retry too. So over any 10 s, retries stay within percent% of requests plus
+// minRetriesPerSecond per second, which is what keeps a retry storm off a sick service while
+// letting isolated failures through.
 export interface RetryBudgetSpec {
   percent: number;
   minRetriesPerSecond: number;
 }
 
-export const DEFAULT_RETRY_BUDGET: RetryBudgetSpec = { percent: 20, minRetriesPerSecond: 3 };
+export const DEFAULT_RETRY_BUDGET: RetryBudgetSpec = { percent: 20, minRetriesPerSecond: 10 };
+
+/** How long a deposit (and a withdrawal) counts. */
+export const RETRY_BUDGET_TTL_MS = 10_000;
+const SLOTS = 10;
+/** Token units: a retry costs 100, a request deposits `percent` (exact for integer percents). */
+const RETRY_COST = 100;
 
 export class RetryBudget {
-  private activeRequests = 0;
-  private activeRetries = 0;
-  private windowStart = 0;
-  private retriesThisSecond = 0;
+  /** Net deposits minus withdrawals per slot of TTL/SLOTS; the ring is the sliding window. */
+  private readonly slots = new Float64Array(SLOTS);
+  private readonly slotMs = RETRY_BUDGET_TTL_MS / SLOTS;
+  /** Index (in slot units since the epoch) of the slot `slots[current % SLOTS]` belongs to. */
+  private current: number;
+  private reserve = 0;
 
   constructor(
     private spec: RetryBudgetSpec = DEFAULT_RETRY_BUDGET,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.current = Math.floor(now() / this.slotMs);
+    this.configure(spec);
+  }
 
   configure(spec: RetryBudgetSpec): void {
     this.spec = spec;
+    this.reserve = spec.minRetriesPerSecond * (RETRY_BUDGET_TTL_MS / 1000) * RETRY_COST;
   }
 
-  /** An original request started (its retries run within it). */
-  startRequest(): void {
-    this.activeRequests++;
+  /** A request to the destination started: it earns percent/100 of a retry. */
+  deposit(): void {
+    this.advance();
+    this.slots[this.current % SLOTS]! += this.spec.percent;
   }
 
-  endRequest(): void {
-    this.activeRequests = Math.max(0, this.activeRequests - 1);
-  }
-
-  /** Takes budget for one retry; false when exhausted. Call endRetry() when that attempt ends. */
-  tryStartRetry(): boolean {
-    const now = this.now();
-    if (now - this.windowStart >= 1000) {
-      this.windowStart = now;
-      this.retriesThisSecond = 0;
-    }
-    const byRatio = this.activeRetries < (this.spec.percent / 100) * this.activeRequests;
-    const byFloor = this.retriesThisSecond < this.spec.minRetriesPerSecond;
-    if (!byRatio && !byFloor) return false;
-    this.activeRetries++;
-    this.retriesThisSecond++;
+  /** Takes one retry from the budget; false (and nothing taken) when it is exhausted. */
+  tryWithdraw(): boolean {
+    this.advance();
+    if (this.balance() < RETRY_COST) return false;
+    this.slots[this.current % SLOTS]! -= RETRY_COST;
     return true;
   }
 
-  endRetry(): void {
-    this.activeRetries = Math.max(0, this.activeRetries - 1);
+  /** Retries available now (whole tokens). */
+  available(): number {
+    this.advance();
+    return Math.floor(this.balance() / RETRY_COST);
   }
 
-  state(): { activeRequests: number; activeRetries: number } {
-    return { activeRequests: this.activeRequests, activeRetries: this.activeRetries };
+  private balance(): number {
+    let sum = this.reserve;
+    for (const s of this.slots) sum += s;
+    return sum;
+  }
+
+  /** Clears the slots that fell out of the window since the last call. */
+  private advance(): void {
+    const slot = Math.floor(this.now() / this.slotMs);
+    if (slot <= this.current) return;
+    const stale = Math.min(SLOTS, slot - this.current);
+    for (let i = 1; i <= stale; i++) this.slots[(this.current + i) % SLOTS] = 0;
+    this.current = slot;
   }
 }
 
@@ -63,11 +81,12 @@ export class RetryBudgets {
   constructor(private readonly now: () => number = Date.now) {}
 
   for(service: string, spec: RetryBudgetSpec | undefined): RetryBudget {
+    const want = spec ?? DEFAULT_RETRY_BUDGET;
     let budget = this.budgets.get(service);
     if (!budget) {
-      budget = new RetryBudget(spec ?? DEFAULT_RETRY_BUDGET, this.now);
+      budget = new RetryBudget(want, this.now);
       this.budgets.set(service, budget);
-    } else budget.configure(spec ?? DEFAULT_RETRY_BUDGET);
+    } else budget.configure(want);
     return budget;
   }
 }

@@ -21,9 +21,10 @@ const ctx = (retry?: RetrySpec): RequestContext => ({
 });
 const response = (status: number, body: Readable | null = null): MeshResponse => ({ status, headers: {}, body });
 const fast = { base: "1ms", max: "5ms" };
+const refused = new MeshError(502, "TSMESH_ERR_UPSTREAM_CONNECT", "refused", {}, "connect-failure");
 
-/** Balancer + a scripted upstream: the n-th attempt answers script[n] (a status, an error, or "hang"). */
-function stack(script: (number | Error | "hang")[], options: Partial<Parameters<typeof retryLayer>[0]> = {}) {
+/** Balancer + a scripted upstream: the n-th attempt answers script[n] (a status, a response, an error, or "hang"). */
+function stack(script: (number | MeshResponse | Error | "hang")[], options: Partial<Parameters<typeof retryLayer>[0]> = {}) {
   const calls: { endpoint: string; body: Buffer | null; signal: AbortSignal }[] = [];
   const load = new LoadTracker();
   const upstream: Handler = async (r, c) => {
@@ -32,6 +33,7 @@ function stack(script: (number | Error | "hang")[], options: Partial<Parameters<
     calls.push({ endpoint: c.endpoint!.address, body, signal: r.signal });
     if (step === "hang") return new Promise(() => {});
     if (step instanceof Error) throw step;
+    if (typeof step === "object") return step;
     return response(step, Readable.from([Buffer.from(`status ${step}`)]));
   };
   const pickers = new PickerCache({ registry: createDefaultBalancerRegistry(), endpointsOf: () => eps, load, random: () => 0 });
@@ -66,13 +68,58 @@ describe("retryLayer", () => {
     expect((await buffer(res.body!)).toString()).toBe("unavailable");
   });
 
-  it("applies Istio defaults when the rule is silent: retries connect failures twice, then throws the last error", async () => {
-    const refused = new MeshError(503, "TSMESH_ERR_UPSTREAM_CONNECT", "refused", {}, "connect-failure");
+  it("applies Istio defaults when the rule is silent: after trying every endpoint, retries connect failures twice, then throws", async () => {
     const { handler, calls } = stack([refused]);
     const c = ctx();
     await expect(handler(req(), c)).rejects.toBe(refused);
+    // 3 endpoints tried once each, then the route's 2 retries.
+    expect(calls.map((x) => x.endpoint)).toEqual(["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:1", "127.0.0.1:2"]);
+    expect(c.annotations.retries).toBe(4);
+  });
+
+  it("connect_failure_not_retried_without_policy_or_budget: retries a connect failure on an untried endpoint anyway", async () => {
+    const drained = { service: "svc", loadBalancer: "round-robin" as const, retryBudget: { percent: 0, minRetriesPerSecond: 0 } };
+    for (const retry of [undefined, { attempts: 0 }]) {
+      const { handler, calls } = stack([refused, refused, 200], { acquireRetry: () => undefined });
+      const c = ctx(retry);
+      c.destination = drained;
+      const res = await handler(req({ kind: "buffered", data: Buffer.from("payload") }), c);
+      expect(res.status).toBe(200);
+      expect(calls.map((x) => [x.endpoint, x.body?.toString()])).toEqual([["127.0.0.1:1", "payload"], ["127.0.0.1:2", "payload"], ["127.0.0.1:3", "payload"]]);
+      expect(c.annotations.retries).toBe(2);
+    }
+  });
+
+  it("retries a connect failure once per endpoint at most, then leaves it to the route", async () => {
+    const { handler, calls } = stack([refused]);
+    await expect(handler(req(), ctx({ attempts: 0 }))).rejects.toBe(refused);
     expect(calls).toHaveLength(3);
-    expect(c.annotations.retries).toBe(2);
+    // A streamed body under a route without retries is not recorded, so it cannot be replayed.
+    const b = stack([refused, 200]);
+    const c = ctx({ attempts: 0 });
+    await expect(b.handler(req({ kind: "stream", stream: Readable.from([Buffer.from("x")]) }), c)).rejects.toBe(refused);
+    expect(b.calls).toHaveLength(1);
+    // Other failures are not connect failures: a reset is the route's to retry, or not.
+    const c2 = stack([new MeshError(502, "TSMESH_ERR_UPSTREAM_RESET", "reset", {}, "reset"), 200]);
+    await expect(c2.handler(req(), ctx({ attempts: 0 }))).rejects.toThrow("reset");
+    expect(c2.calls).toHaveLength(1);
+  });
+
+  it("grpc_failures_not_retryable: retries a trailers-only UNAVAILABLE by default, not one whose status is in trailers", async () => {
+    const unavailable = (): MeshResponse => ({ status: 200, headers: { "content-type": "application/grpc", "grpc-status": "14" }, body: null });
+    const { handler, calls } = stack([unavailable(), unavailable(), 200]);
+    const c = ctx();
+    expect((await handler(req(), c)).status).toBe(200);
+    expect([calls.length, c.annotations.retries]).toEqual([3, 2]);
+
+    const streamed: MeshResponse = { status: 200, headers: { "content-type": "application/grpc" }, body: Readable.from([Buffer.from("msg")]), trailers: Promise.resolve({ "grpc-status": "14" }) };
+    const b = stack([streamed, 200]);
+    expect(await b.handler(req(), ctx())).toBe(streamed);
+    expect(b.calls).toHaveLength(1);
+
+    const off = stack([unavailable(), 200]);
+    expect((await off.handler(req(), ctx({ attempts: 2, retryOn: ["5xx"] }))).headers["grpc-status"]).toBe("14");
+    expect(off.calls).toHaveLength(1);
   });
 
   it("does not retry a 500 by default, nor an overflow ever", async () => {

@@ -1,15 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { MeshError } from "../../core/handler.js";
-import { backoffMs, decide, failureOf, isRetriable, toRetryPolicy } from "./policy.js";
+import { backoffMs, decide, failureOf, grpcStatusOf, isRetriable, toRetryPolicy } from "./policy.js";
 
 const resp = (status: number) => ({ kind: "response" as const, status });
+const grpc = (grpcStatus: number) => ({ kind: "response" as const, status: 200, grpcStatus });
 const fail = (failure?: "connect-failure" | "reset" | "refused-stream" | "timeout" | "overflow") => ({ kind: "error" as const, failure });
 
 describe("toRetryPolicy", () => {
-  it("uses Istio defaults when the route is silent: 2 retries on connect-failure, refused-stream, 503; 25/250 ms", () => {
+  it("uses Istio defaults when the route is silent: 2 retries on connect-failure, refused-stream, gRPC unavailable and cancelled, 503; 25/250 ms", () => {
     const p = toRetryPolicy(undefined);
     expect(p.maxRetries).toBe(2);
-    expect([...p.retryOn].sort()).toEqual(["connect-failure", "refused-stream", "retriable-status-codes"]);
+    expect([...p.retryOn].sort()).toEqual(["cancelled", "connect-failure", "refused-stream", "retriable-status-codes", "unavailable"]);
     expect([...p.retriableStatusCodes]).toEqual([503]);
     expect([p.baseMs, p.maxMs, p.perTryTimeoutMs]).toEqual([25, 250, undefined]);
   });
@@ -53,6 +54,34 @@ describe("isRetriable", () => {
     expect(isRetriable(p, fail("timeout"))).toBe(false);
     const with504 = toRetryPolicy({ attempts: 1, retryOn: ["retriable-status-codes"], retriableStatusCodes: [504] });
     expect(isRetriable(with504, fail("timeout"))).toBe(true);
+  });
+});
+
+describe("gRPC conditions (grpc_failures_not_retryable)", () => {
+  it("each condition retries its grpc-status of a trailers-only response, and nothing else", () => {
+    const codes = { cancelled: 1, "deadline-exceeded": 4, "resource-exhausted": 8, internal: 13, unavailable: 14 } as const;
+    for (const [name, code] of Object.entries(codes)) {
+      const p = toRetryPolicy({ attempts: 1, retryOn: [name as keyof typeof codes] });
+      expect([0, 1, 2, 4, 5, 8, 13, 14].filter((g) => isRetriable(p, grpc(g)))).toEqual([code]);
+      expect(isRetriable(p, resp(503))).toBe(false);
+    }
+    const http = toRetryPolicy({ attempts: 1, retryOn: ["5xx"] });
+    expect(isRetriable(http, grpc(14))).toBe(false);
+  });
+
+  it("the defaults retry UNAVAILABLE and CANCELLED; a gRPC OK or NOT_FOUND is an answer", () => {
+    const p = toRetryPolicy(undefined);
+    expect(decide(p, 0, grpc(14), () => 0)).toEqual({ retry: true, delayMs: 0 });
+    expect(decide(p, 0, grpc(1), () => 0)).toEqual({ retry: true, delayMs: 0 });
+    expect(decide(p, 0, grpc(0))).toEqual({ retry: false, reason: "success" });
+    expect(decide(p, 0, grpc(5))).toEqual({ retry: false, reason: "not-retriable" });
+    expect(decide(p, 2, grpc(14))).toEqual({ retry: false, reason: "attempts-exhausted" });
+  });
+
+  it("reads grpc-status from headers, ignoring malformed values", () => {
+    expect(grpcStatusOf({ "grpc-status": "14" })).toBe(14);
+    expect(grpcStatusOf({ "grpc-status": ["1", "2"] })).toBe(1);
+    expect([grpcStatusOf({}), grpcStatusOf({ "grpc-status": "x" }), grpcStatusOf({ "grpc-status": "" }), grpcStatusOf({ "grpc-status": "1e3" })]).toEqual([undefined, undefined, undefined, undefined]);
   });
 });
 

@@ -17,8 +17,11 @@ export interface RetryPolicy {
   perTryTimeoutMs?: number;
 }
 
-/** How one attempt ended: response headers arrived, or no response (with the failure kind). */
-export type AttemptOutcome = { kind: "response"; status: number } | { kind: "error"; failure?: Failure };
+/**
+ * How one attempt ended: response headers arrived (with the grpc-status of a trailers-only gRPC
+ * response), or no response (with the failure kind).
+ */
+export type AttemptOutcome = { kind: "response"; status: number; grpcStatus?: number } | { kind: "error"; failure?: Failure };
 
 export type RetryDecision =
   | { retry: true; delayMs: number }
@@ -43,6 +46,23 @@ export function toRetryPolicy(spec: Readonly<RetrySpec> | undefined): RetryPolic
   return policy;
 }
 
+/** gRPC retry conditions and the status code each matches (Envoy retry_grpc_on). */
+const GRPC_CONDITIONS: readonly (readonly [RetryOn, number])[] = [
+  ["cancelled", 1],
+  ["deadline-exceeded", 4],
+  ["resource-exhausted", 8],
+  ["internal", 13],
+  ["unavailable", 14],
+];
+
+/** grpc-status of response headers: only a trailers-only response carries it there. */
+export function grpcStatusOf(headers: Readonly<Record<string, string | string[]>>): number | undefined {
+  const raw = headers["grpc-status"];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined || !/^\d{1,2}$/.test(value)) return undefined;
+  return Number(value);
+}
+
 /** Failures with no response that count as a reset (Envoy: disconnect, reset, timeout, refused). */
 const RESET_LIKE: ReadonlySet<Failure> = new Set(["connect-failure", "reset", "refused-stream", "timeout"]);
 
@@ -50,6 +70,8 @@ export function isRetriable(policy: RetryPolicy, outcome: AttemptOutcome): boole
   const on = policy.retryOn;
   if (outcome.kind === "response") {
     const s = outcome.status;
+    const g = outcome.grpcStatus;
+    if (g !== undefined && g !== 0 && GRPC_CONDITIONS.some(([name, code]) => code === g && on.has(name))) return true;
     return (
       (on.has("5xx") && s >= 500 && s <= 599) ||
       (on.has("gateway-error") && (s === 502 || s === 503 || s === 504)) ||
@@ -74,14 +96,14 @@ export function backoffMs(policy: RetryPolicy, retryNumber: number, random: () =
   return Math.floor(random() * ceiling);
 }
 
-/** `attempt`: index of the attempt that just finished (0 = the first try). */
-export function decide(policy: RetryPolicy, attempt: number, outcome: AttemptOutcome, random: () => number = Math.random): RetryDecision {
-  if (outcome.kind === "response" && outcome.status < 500 && !policy.retriableStatusCodes.has(outcome.status)) {
-    return { retry: false, reason: "success" };
+/** `retried`: policy retries already made for this request (0 after the first try). */
+export function decide(policy: RetryPolicy, retried: number, outcome: AttemptOutcome, random: () => number = Math.random): RetryDecision {
+  if (!isRetriable(policy, outcome)) {
+    const ok = outcome.kind === "response" && outcome.status < 500 && !outcome.grpcStatus;
+    return { retry: false, reason: ok ? "success" : "not-retriable" };
   }
-  if (!isRetriable(policy, outcome)) return { retry: false, reason: "not-retriable" };
-  if (attempt >= policy.maxRetries) return { retry: false, reason: "attempts-exhausted" };
-  return { retry: true, delayMs: backoffMs(policy, attempt + 1, random) };
+  if (retried >= policy.maxRetries) return { retry: false, reason: "attempts-exhausted" };
+  return { retry: true, delayMs: backoffMs(policy, retried + 1, random) };
 }
 
 const CONNECT_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);

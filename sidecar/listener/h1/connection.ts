@@ -13,9 +13,11 @@ import { LAST_CHUNK, writeChunk } from "../../http1/chunked.js";
 import { fieldLines, unsafeValue } from "../../http1/fields.js";
 import { parseRequestHead, RequestError, type RequestHead } from "./request-head.js";
 import { OWN_RESPONSE_FIELDS, responseHead } from "./response-head.js";
+import { splice } from "../splice.js";
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
+const ESTABLISHED = "HTTP/1.1 200 Connection Established\r\n\r\n";
 
 export interface Http1ConnectionOptions {
   maxHeaderSize: number;
@@ -32,6 +34,11 @@ export interface Http1ConnectionOptions {
 /** The exchange in progress, as the request handler sees it. */
 export interface Exchange {
   respond(res: MeshResponse, onDone?: () => void): void;
+  /**
+   * Answers a CONNECT with 200 and gives the socket up: `take` gets it with the bytes the client
+   * sent after its request. False (and `take` not called) if the exchange is over already.
+   */
+  establish(take: (socket: Socket, head: Buffer) => void): boolean;
   /** Set by the handler: called once if the client disconnects before the response finished. */
   onClientGone?: () => void;
 }
@@ -59,6 +66,9 @@ class RequestExchange implements Exchange {
   constructor(private readonly conn: Http1Connection) {}
   respond(res: MeshResponse, onDone?: () => void): void {
     this.conn.respondTo(this, res, onDone);
+  }
+  establish(take: (socket: Socket, head: Buffer) => void): boolean {
+    return this.conn.establish(this, take);
   }
 }
 
@@ -245,7 +255,8 @@ export class Http1Connection {
     const bodiless = head.method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
     // An answer before the request body was read (413, 401 ...) leaves unread bytes that must
     // never be parsed as a request: the connection closes after it, and the client is told so.
-    const closeAfter = !head.keepAlive || this.opts.draining() || !this.requestDone;
+    // So does a refused CONNECT: what follows it may be the client's first tunnel bytes.
+    const closeAfter = !head.keepAlive || this.opts.draining() || !this.requestDone || head.method === "CONNECT";
     const body = res.body;
     const stream = body !== null && !Buffer.isBuffer(body);
     let text;
@@ -309,11 +320,7 @@ export class Http1Connection {
    * pipe to the upstream's socket in both directions, half-closes passed on, until both close.
    */
   private tunnel(res: MeshResponse, up: NonNullable<MeshResponse["upgraded"]>, onDone?: () => void): void {
-    this.gone = true; // no more HTTP on this connection
-    this.responseFinished = true;
-    const socket = this.socket;
-    for (const event of ["data", "end", "timeout"]) socket.removeAllListeners(event);
-    socket.setTimeout(0);
+    const socket = this.detach();
     let text = "HTTP/1.1 101 Switching Protocols\r\n";
     try {
       text += fieldLines(res.headers, OWN_RESPONSE_FIELDS, (message) => new Error(message));
@@ -326,17 +333,31 @@ export class Http1Connection {
     }
     socket.write(`${text}connection: upgrade\r\nupgrade: ${up.protocol}\r\n\r\n`, "latin1");
     if (up.head.length > 0) socket.write(up.head);
-    if (this.pending) up.socket.write(this.pending); // bytes the client sent right after its request
+    const early = this.pending; // bytes the client sent right after its request
     this.pending = undefined;
-    let open = 2;
-    const closed = () => {
-      if (--open === 0) onDone?.();
-    };
-    socket.once("close", () => (up.socket.destroy(), closed()));
-    up.socket.once("close", () => (socket.destroy(), closed()));
-    up.socket.on("error", () => socket.destroy());
-    socket.pipe(up.socket);
-    up.socket.pipe(socket);
+    splice(socket, up.socket, early, onDone);
+  }
+
+  /** The current exchange answers a CONNECT: 200, then the socket is the tunnel's (see Exchange). */
+  establish(exchange: RequestExchange, take: (socket: Socket, head: Buffer) => void): boolean {
+    if (this.gone || this.responding || exchange !== this.exchange) return false;
+    this.responding = true;
+    const socket = this.detach();
+    socket.write(ESTABLISHED, "latin1");
+    const head = this.pending ?? Buffer.alloc(0);
+    this.pending = undefined;
+    take(socket, head);
+    return true;
+  }
+
+  /** No more HTTP on this connection: its socket is left to a tunnel (paused, no timeout). */
+  private detach(): Socket {
+    this.gone = true;
+    this.responseFinished = true;
+    const socket = this.socket;
+    for (const event of ["data", "end", "timeout"]) socket.removeAllListeners(event);
+    socket.setTimeout(0);
+    return socket;
   }
 
   /** The response is written: next request, or close. */
