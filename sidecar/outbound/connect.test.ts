@@ -19,7 +19,7 @@ describe("outboundConnect", () => {
   let echoPort = 0;
   let mode: EgressMode = "ALLOW_ANY";
   const counted: number[] = [];
-  const hook = outboundConnect({ routeTable: () => buildRouteTable([route]), isMeshService: (s) => s === "greeter", mode: () => mode, onEgress: (status) => counted.push(status) });
+  const hook = outboundConnect({ routeTable: () => buildRouteTable([route]), isMeshService: (s) => s === "default/greeter", mode: () => mode, onEgress: (status) => counted.push(status) });
   const ask = (target: string) => hook(parseConnectTarget(target)!, new Cancellation());
 
   beforeAll(async () => {

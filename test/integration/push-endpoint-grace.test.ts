@@ -61,6 +61,7 @@ async function sidecar(service: string, instanceId: string, addresses: string[],
   return s;
 }
 
+/** `service`: a snapshot endpoints key, "<namespace>/<service>". */
 const has = (snap: Snapshot | undefined, service: string, instanceId: string) => snap?.endpoints[service]?.some((e) => e.instanceId === instanceId) ?? false;
 
 /** Applied snapshots from the first one that lists the endpoint: any later one without it is a pushed removal. */
@@ -84,14 +85,14 @@ async function outlastGrace(observer: TestSidecar): Promise<void> {
 it("a lease lost behind the sidecar's back is written again and never pushed as a removal", async () => {
   const front = await sidecar("front", "front-1", [addr(cps[0]!)]);
   await sidecar("lease", "lease-1", [addr(cps[0]!)], 17001);
-  await until("front sees lease-1", () => has(front.client.snapshot(), "lease", "lease-1"));
-  const key = "/tsmesh/v1/endpoints/lease/lease-1";
+  await until("front sees lease-1", () => has(front.client.snapshot(), "default/lease", "lease-1"));
+  const key = "/tsmesh/v1/endpoints/default/lease/lease-1";
   const kv = (await cps[0]!.store.etcd.get(key).exec()).kvs[0]!;
   await cps[0]!.store.etcd.leaseClient.leaseRevoke({ ID: kv.lease }); // what an expiry does
   await until("lease-1 written again", async () => ((await cps[0]!.store.etcd.get(key).exec()).kvs[0]?.lease !== kv.lease ? true : undefined), 5000);
   await outlastGrace(front);
-  expect(removalsSeen(front, "lease", "lease-1")).toEqual([]);
-  expect(has(front.client.snapshot(), "lease", "lease-1")).toBe(true);
+  expect(removalsSeen(front, "default/lease", "lease-1")).toEqual([]);
+  expect(has(front.client.snapshot(), "default/lease", "lease-1")).toBe(true);
 }, 30_000);
 
 it("a sidecar whose replica shuts down moves to the other one and is never pushed as removed", async () => {
@@ -99,13 +100,13 @@ it("a sidecar whose replica shuts down moves to the other one and is never pushe
   const front = await sidecar("front", "front-2", [addr(cp2)]);
   const moving = await sidecar("moving", "moving-1", [addr(cp1), addr(cp2)], 17002);
   await until("moving-1 on cp-1", () => moving.client.connectedTo() === addr(cp1) || undefined);
-  await until("front sees moving-1", () => has(front.client.snapshot(), "moving", "moving-1"));
+  await until("front sees moving-1", () => has(front.client.snapshot(), "default/moving", "moving-1"));
   await cp1.close();
   cps = [cp2];
   await until("moving-1 on cp-2", () => moving.client.connectedTo() === addr(cp2) || undefined, 5000);
   await outlastGrace(front);
-  expect(removalsSeen(front, "moving", "moving-1")).toEqual([]);
-  expect(has(front.client.snapshot(), "moving", "moving-1")).toBe(true);
+  expect(removalsSeen(front, "default/moving", "moving-1")).toEqual([]);
+  expect(has(front.client.snapshot(), "default/moving", "moving-1")).toBe(true);
 }, 30_000);
 
 it("a draining sidecar is removed at once; one whose stream breaks only after the grace period", async () => {
@@ -113,15 +114,15 @@ it("a draining sidecar is removed at once; one whose stream breaks only after th
   const front = await sidecar("front", "front-3", [addr(cp)]);
   const drained = await sidecar("gone", "drained-1", [addr(cp)], 17003);
   const broken = await sidecar("gone", "broken-1", [addr(cp)], 17004);
-  await until("front sees both", () => has(front.client.snapshot(), "gone", "drained-1") && has(front.client.snapshot(), "gone", "broken-1"));
+  await until("front sees both", () => has(front.client.snapshot(), "default/gone", "drained-1") && has(front.client.snapshot(), "default/gone", "broken-1"));
 
   let t0 = Date.now();
   await drained.client.deregister();
-  await until("drained-1 removed", () => !has(front.client.snapshot(), "gone", "drained-1") || undefined, GRACE_MS);
+  await until("drained-1 removed", () => !has(front.client.snapshot(), "default/gone", "drained-1") || undefined, GRACE_MS);
   expect(Date.now() - t0).toBeLessThan(GRACE_MS);
 
   t0 = Date.now();
   await broken.client.stop(); // cancels the stream, as a killed sidecar's connection would end
-  await until("broken-1 removed", () => !has(front.client.snapshot(), "gone", "broken-1") || undefined, GRACE_MS + 5000);
+  await until("broken-1 removed", () => !has(front.client.snapshot(), "default/gone", "broken-1") || undefined, GRACE_MS + 5000);
   expect(Date.now() - t0).toBeGreaterThanOrEqual(GRACE_MS - 100);
 }, 30_000);

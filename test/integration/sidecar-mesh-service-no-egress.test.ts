@@ -49,7 +49,7 @@ it("a mesh service whose endpoints all left the config answers 503 and is never 
   expect(plainSaw).toEqual([]);
   expect(res.statusCode).toBe(503);
   expect(res.headers["x-tsmesh-error"]).toBe("TSMESH_ERR_NO_ENDPOINTS");
-  expect((JSON.parse(body) as { error: string }).error).toMatch(/no endpoint of mesh service "localhost"/);
+  expect((JSON.parse(body) as { error: string }).error).toMatch(/no endpoint of mesh service "default\/localhost"/);
 });
 
 it("a name no snapshot ever named is still egress", async () => {
