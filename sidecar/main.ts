@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { DEFAULT_NAMESPACE, parseSpiffeId } from "../shared/identity.js";
 import { createLogger, type Logger } from "../shared/log.js";
+import { serviceKey } from "../shared/service-key.js";
 import type { Snapshot } from "../shared/snapshot.js";
 import { createAdminServer, listenAdmin } from "./admin/server.js";
 import { buildTlsState, certMetadata, type TlsMaterial, type TlsState } from "./config/tls-material.js";
@@ -225,11 +226,12 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     connect: outboundConnect({
       routeTable: () => outbound.routeTable,
       ...meshOrEgress,
-      // Labelled as egress requests are (egress.ts): external hosts do not grow the label set.
+      // Labelled as egress requests are (egress.ts, metrics layer): source "<namespace>/<service>",
+      // destination PassthroughCluster, so external hosts do not grow the label set.
       onEgress:
         opts.observability === false
           ? undefined
-          : (status) => obs.metrics.requests.inc({ direction: "outbound", source: opts.service, destination: PASSTHROUGH_CLUSTER, route: PASSTHROUGH_ROUTE, code: String(status) }),
+          : (status) => obs.metrics.requests.inc({ direction: "outbound", source: serviceKey(namespace, opts.service), destination: PASSTHROUGH_CLUSTER, route: PASSTHROUGH_ROUTE, code: String(status) }),
     }),
   });
 

@@ -89,11 +89,12 @@ function rawConnect(port: number, target: string): Promise<{ socket: net.Socket;
   });
 }
 
+/** Outbound requests sidecar "a" (source label "default/a") counted for `destination`. */
 function outboundCount(metrics: string, destination: string): number {
   let total = 0;
   for (const line of metrics.split("\n")) {
     if (!line.startsWith("tsmesh_requests_total{")) continue;
-    if (line.includes('direction="outbound"') && line.includes(`destination="${destination}"`)) total += Number(line.split(" ").pop());
+    if (line.includes('direction="outbound"') && line.includes('source="default/a"') && line.includes(`destination="${destination}"`)) total += Number(line.split(" ").pop());
   }
   return total;
 }
@@ -101,12 +102,12 @@ function outboundCount(metrics: string, destination: string): number {
 describe("grpc-js apps under HTTP_PROXY cannot dial by name (CONNECT on the outbound listener)", () => {
   it("a grpc-js call to greeter:50051 by name (grpc_proxy) goes over the mesh: OK, the server sees the caller's SPIFFE ID, metrics count it", async () => {
     const metrics = async () => (await fetch(`http://127.0.0.1:${a.admin}/metrics`)).text();
-    const before = outboundCount(await metrics(), "greeter");
+    const before = outboundCount(await metrics(), "default/greeter");
     const res = await callByName(a, "greeter:50051");
     expect(res.code).toBe(grpc.status.OK);
     expect(res.reply?.message).toBe("echo: by name");
     expect(res.reply?.peer).toBe(`By=${serviceIdentity("greeter")};URI=${serviceIdentity("a")}`);
-    expect(outboundCount(await metrics(), "greeter")).toBe(before + 1);
+    expect(outboundCount(await metrics(), "default/greeter")).toBe(before + 1);
   });
 
   it("http_proxy (what `tsmesh run` sets) works the same, and the port the app names does not matter", async () => {
