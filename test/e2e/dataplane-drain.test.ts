@@ -46,7 +46,7 @@ afterAll(async () => {
 
 it("draining one of three instances under load fails no request", async () => {
   const endpointsOfBack = async () =>
-    ((await (await fetch(`http://127.0.0.1:${front!.admin}/config_dump`)).json()) as { snapshot: { endpoints: Record<string, unknown[]> } | null }).snapshot?.endpoints.back?.length ?? 0;
+    ((await (await fetch(`http://127.0.0.1:${front!.admin}/config_dump`)).json()) as { snapshot: { endpoints: Record<string, unknown[]> } | null }).snapshot?.endpoints["default/back"]?.length ?? 0;
   await until("front has three back endpoints", async () => ((await endpointsOfBack()) === 3 ? true : undefined), 20_000, 100);
 
   let exitedAt = 0;

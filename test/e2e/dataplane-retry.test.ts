@@ -81,7 +81,7 @@ async function paced(host: string, total: number, rps: number): Promise<number[]
   return Promise.all(pending);
 }
 
-/** tsmesh_retries_total of sidecar A to `destination`, summed over routes. */
+/** tsmesh_retries_total of sidecar A to `destination` ("<namespace>/<service>"), summed over routes. */
 async function retriesTo(destination: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${a.admin}/metrics`)).text();
   let n = 0;
@@ -97,14 +97,14 @@ describe("retry budget (20% of requests over 10 s plus 10 retries/s)", () => {
     // Each failed attempt is retried on the healthy instance, so a 503 reaching the client is a retry the budget refused.
     expect(count(statuses, 503)).toBe(0);
     expect(count(statuses, 200)).toBe(600);
-    expect(await retriesTo("budget")).toBeGreaterThan(10);
+    expect(await retriesTo("default/budget")).toBeGreaterThan(10);
   }, 30_000);
 
   it("against an instance failing every request, it grants 20% of requests plus the 100-retry reserve, no more", async () => {
     const statuses = await paced("down", 400, 200);
     expect(count(statuses, 503)).toBe(400);
     // 800 retries asked for; 0.2 x 400 + 10/s x 10 s = 180 granted, less any deposit still short of a whole retry.
-    const retries = await retriesTo("down");
+    const retries = await retriesTo("default/down");
     expect(retries).toBeGreaterThanOrEqual(170);
     expect(retries).toBeLessThanOrEqual(180);
   }, 30_000);
@@ -115,7 +115,7 @@ describe("connect failures", () => {
     const statuses = await paced("half", 200, 100);
     expect(count(statuses, 200)).toBe(200);
     // The closed port really was picked (and each such request retried on the live endpoint).
-    expect(await retriesTo("half")).toBeGreaterThanOrEqual(50);
+    expect(await retriesTo("default/half")).toBeGreaterThanOrEqual(50);
   }, 30_000);
 });
 
@@ -129,6 +129,6 @@ describe("gRPC", () => {
       client.close();
     }
     expect(grpcApp.calls()).toBe(3);
-    expect(await retriesTo("grpcflaky")).toBe(2);
+    expect(await retriesTo("default/grpcflaky")).toBe(2);
   });
 });

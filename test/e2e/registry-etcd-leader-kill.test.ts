@@ -53,7 +53,7 @@ afterAll(async () => {
 it("killing the etcd leader under load fails no request and deletes no endpoint registration", async () => {
   const front = sidecars[2]!;
   const endpointsOfBack = async () =>
-    ((await (await fetch(`http://127.0.0.1:${front.admin}/config_dump`)).json()) as { snapshot: { endpoints: Record<string, unknown[]> } | null }).snapshot?.endpoints.back?.length ?? 0;
+    ((await (await fetch(`http://127.0.0.1:${front.admin}/config_dump`)).json()) as { snapshot: { endpoints: Record<string, unknown[]> } | null }).snapshot?.endpoints["default/back"]?.length ?? 0;
   await until("front has both back endpoints", async () => ((await endpointsOfBack()) === 2 ? true : undefined), 20_000, 100);
 
   // Every delete under the endpoints prefix, across the leader's death (the watch resumes).
