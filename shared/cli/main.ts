@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<{ register: Register }>> = {
   sidecar: () => import("./commands/sidecar.js"),
   run: () => import("./commands/run.js"),
   demo: () => import("./commands/demo.js"),
+  version: () => import("./commands/version.js"),
 };
 
 const program = new Command();

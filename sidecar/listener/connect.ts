@@ -54,14 +54,7 @@ export function serveConnect(head: RequestHead, exchange: Exchange, o: ConnectOp
     refuse(exchange, new MeshError(400, "TSMESH_ERR_BAD_REQUEST", "CONNECT target must be host:port (e.g. CONNECT greeter:50051)"));
     return;
   }
-  const { inflight } = o;
-  inflight.start();
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    inflight.end();
-  };
+  const end = o.inflight.begin();
   const cancel = new Cancellation();
   exchange.onClientGone = () => {
     cancel.abort(CLIENT_GONE);

@@ -110,13 +110,7 @@ export function serveHttp1(socket: Socket, opts: DownstreamOptions, limits: Http
         return;
       }
       path = normal.path;
-      inflight.start();
-      let ended = false;
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        inflight.end();
-      };
+      const end = inflight.begin();
       const cancel = new Cancellation();
       // Bound, not an arrow closing over this function's scope: with the arrow, every request's
       // head, MeshRequest and context survived V8's young-generation collections (~400 bytes a

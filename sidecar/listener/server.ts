@@ -15,7 +15,7 @@ import type { Http1Connection } from "./h1/connection.js";
 import { serveHttp1, type DownstreamOptions } from "./http1.js";
 import { http2StreamListener } from "./http2.js";
 import type { EscapedSlashes } from "./request-path.js";
-import { sniff } from "./sniff.js";
+import { sniff, type Sniffed } from "./sniff.js";
 import { InFlight } from "./tracker.js";
 
 export const MAX_HEADER_SIZE = 16 * 1024;
@@ -143,12 +143,17 @@ export class MeshListener {
         socket.destroy();
         return;
       }
-      if (kind === "h2") this.h2.emit("connection", socket);
-      else {
-        this.serveH1(socket);
-        socket.resume();
-      }
+      this.serveCleartext(socket, kind);
     });
+  }
+
+  /** A plaintext connection, after sniffing: HTTP/2 prior knowledge or HTTP/1.1. */
+  private serveCleartext(socket: net.Socket, kind: Exclude<Sniffed, "tls">): void {
+    if (kind === "h2") this.h2.emit("connection", socket);
+    else {
+      this.serveH1(socket);
+      socket.resume();
+    }
   }
 
   /**
@@ -165,11 +170,7 @@ export class MeshListener {
         socket.destroy();
         return;
       }
-      if (kind === "h2") this.h2.emit("connection", socket);
-      else {
-        this.serveH1(socket);
-        socket.resume();
-      }
+      this.serveCleartext(socket, kind);
     });
     socket.resume(); // left paused by the HTTP/1.1 connection that answered the CONNECT
   }

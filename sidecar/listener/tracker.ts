@@ -14,6 +14,17 @@ export class InFlight {
     this.count++;
   }
 
+  /** start(), and an end for it that counts once however often it is called. */
+  begin(): () => void {
+    this.start();
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.end();
+    };
+  }
+
   end(): void {
     if (--this.count !== 0) return;
     this.onIdle?.();
