@@ -8,6 +8,8 @@ import { DEFAULT_NAMESPACE, parseSpiffeId } from "../shared/identity.js";
 import { createLogger, type Logger } from "../shared/log.js";
 import { serviceKey } from "../shared/service-key.js";
 import type { Snapshot } from "../shared/snapshot.js";
+import { AppHealth } from "./admin/app-probe.js";
+import type { AppProber } from "./admin/app-probers.js";
 import { createAdminServer, listenAdmin } from "./admin/server.js";
 import { buildTlsState, certMetadata, type TlsMaterial, type TlsState } from "./config/tls-material.js";
 import { Watchable } from "./config/watchable.js";
@@ -64,6 +66,8 @@ export interface SidecarOptions {
    * flight (sidecar/memory/idle-scavenger.ts). Given by the process that owns the heap.
    */
   scavengeWhenIdle?: () => void;
+  /** The app's own probes served at /app-health/* on the admin port (admin/app-probers.ts). */
+  appProbers?: Map<string, AppProber>;
 }
 
 export interface Sidecar {
@@ -268,6 +272,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     quit: () => {
       void drain().then(() => opts.onQuit?.());
     },
+    appHealth: new AppHealth(opts.appProbers ?? new Map(), opts.appHost),
   });
 
   if (opts.tls) identity.set(opts.tls);

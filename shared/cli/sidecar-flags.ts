@@ -13,6 +13,8 @@ import type { MeshMembership } from "../../sidecar/bootstrap/connect.js";
 import { loadSnapshotFile } from "../../sidecar/config/snapshot-file.js";
 import { loadTlsFiles, type TlsMaterial } from "../../sidecar/config/tls-material.js";
 import { startSidecar, type Sidecar } from "../../sidecar/main.js";
+import { parseAppProbers } from "../../sidecar/admin/app-probers.js";
+import { APP_PROBERS_ENV } from "../inject/constants.js";
 
 /** As commander parses the options below; the control-plane ones are resolveBootstrap's input. */
 export interface SidecarFlags extends BootstrapFlags {
@@ -28,6 +30,7 @@ export interface SidecarFlags extends BootstrapFlags {
   configCache?: string;
   drainTimeout: string;
   drainDuration: string;
+  appProbers?: string;
 }
 
 type Key = Exclude<keyof SidecarFlags, "instanceId">; // instanceId: $POD_NAME, not a flag
@@ -78,6 +81,11 @@ const OPTIONS: OptionSpec[] = [
     flags: "--drain-duration <ms>",
     help: "on a graceful exit, how long the sidecar keeps accepting after deregistering, while peers drop it from their config",
     fallback: "5000",
+  },
+  {
+    key: "appProbers",
+    flags: "--app-probers <json>",
+    help: "the app's own probes served at /app-health/<container>/<probe> on the admin port, JSON as tsmesh inject writes it (or TSMESH_APP_PROBERS)",
   },
 ];
 
@@ -133,6 +141,7 @@ export async function startSidecarFromFlags(flags: SidecarFlags, start: StartFro
   };
   const drainTimeoutMs = millis("drain-timeout", flags.drainTimeout);
   const drainDurationMs = millis("drain-duration", flags.drainDuration);
+  const appProbers = parseAppProbers(flags.appProbers ?? process.env[APP_PROBERS_ENV]);
   let tls: TlsMaterial | undefined;
   if (flags.cert || flags.key) {
     if (!flags.cert || !flags.key || !flags.ca) throw new CliError("--cert, --key and --ca go together");
@@ -152,6 +161,7 @@ export async function startSidecarFromFlags(flags: SidecarFlags, start: StartFro
     log,
     onQuit: start.onQuit,
     scavengeWhenIdle: minorGc(),
+    appProbers,
   });
   parts.sidecar = sidecar;
   if (join) {

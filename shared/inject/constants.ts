@@ -29,6 +29,13 @@ export const ANNOTATION_APP_PORT = "tsmesh.dev/app-port";
 export const ANNOTATION_EXCLUDE_INBOUND_PORTS = "tsmesh.dev/exclude-inbound-ports";
 export const ANNOTATION_EXCLUDE_OUTBOUND_PORTS = "tsmesh.dev/exclude-outbound-ports";
 export const ANNOTATION_EXCLUDE_OUTBOUND_CIDRS = "tsmesh.dev/exclude-outbound-cidrs";
+/** "false" keeps the app's probes as written (Istio's sidecar.istio.io/rewriteAppHTTPProbers). */
+export const ANNOTATION_REWRITE_APP_PROBERS = "tsmesh.dev/rewrite-app-probers";
+
+/** Admin-port paths the rewritten probes use: /app-health/<container>/<readyz|livez|startupz>. */
+export const APP_HEALTH_PREFIX = "/app-health/";
+/** Proxy env holding the original probes, JSON keyed by their /app-health path. */
+export const APP_PROBERS_ENV = "TSMESH_APP_PROBERS";
 
 /** Where deploy/Dockerfile installs deploy/iptables.sh. */
 export const IPTABLES_COMMAND = "/usr/local/bin/tsmesh-iptables";

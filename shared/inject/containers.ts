@@ -8,6 +8,7 @@ import {
   CA_BUNDLE_MOUNT_PATH,
   CA_BUNDLE_VOLUME,
   IDENTITY_MOUNT_PATH,
+  APP_PROBERS_ENV,
   IDENTITY_VOLUME,
   INBOUND_PORT,
   INIT_CONTAINER,
@@ -20,6 +21,7 @@ import {
 } from "./constants.js";
 import { SIDECAR_MALLOC_ARENA_MAX, SIDECAR_NODE_OPTIONS } from "../sidecar-node-options.js";
 import type { InjectOptions } from "./options.js";
+import type { AppProbers } from "./probes.js";
 
 export interface ProxySettings {
   service: string;
@@ -27,6 +29,8 @@ export interface ProxySettings {
   excludeInboundPorts: string;
   excludeOutboundPorts: string;
   excludeOutboundCidrs: string;
+  /** The app's rewritten probes, performed by the proxy (probes.ts); empty: none. */
+  appProbers: AppProbers;
 }
 
 const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
@@ -109,6 +113,7 @@ export function proxyContainer(opts: InjectOptions, s: ProxySettings): Record<st
       // Young-generation cap and two malloc arenas: ~35 MB less RSS under load (shared/sidecar-node-options.ts).
       { name: "NODE_OPTIONS", value: SIDECAR_NODE_OPTIONS },
       { name: "MALLOC_ARENA_MAX", value: SIDECAR_MALLOC_ARENA_MAX },
+      ...(Object.keys(s.appProbers).length > 0 ? [{ name: APP_PROBERS_ENV, value: JSON.stringify(s.appProbers) }] : []),
     ],
     ports: [
       { name: "tsmesh-outbound", containerPort: OUTBOUND_PORT, protocol: "TCP" },

@@ -18,6 +18,7 @@ import {
 } from "./constants.js";
 import { caBundleVolume, identityVolume, initContainer, proxyContainer, tokenVolume, type ProxySettings } from "./containers.js";
 import type { InjectOptions } from "./options.js";
+import { earlierProbers, restoreProbes, rewriteDisabled, rewriteProbes } from "./probes.js";
 import { isObject } from "./workloads.js";
 
 type Obj = Record<string, unknown>;
@@ -112,15 +113,18 @@ export function injectPodTemplate(template: Obj, ctx: PodContext, opts: InjectOp
   // Drop what an earlier injection added, then add it fresh: injecting twice equals once, and a
   // re-injection with a new image or control plane updates the pod.
   const appContainers = (outSpec.containers as unknown[]).filter(notOurs([PROXY_CONTAINER]));
-  const userInit = (Array.isArray(outSpec.initContainers) ? outSpec.initContainers : []).filter(
-    notOurs([INIT_CONTAINER, PROXY_CONTAINER]),
-  );
+  const allInit: unknown[] = Array.isArray(outSpec.initContainers) ? outSpec.initContainers : [];
+  const userInit = allInit.filter(notOurs([INIT_CONTAINER, PROXY_CONTAINER]));
+  const earlierProxy = [...allInit, ...(outSpec.containers as unknown[])].find((c) => !notOurs([PROXY_CONTAINER])(c));
+  restoreProbes(appContainers, earlierProbers(earlierProxy));
+  const appProbers = rewriteDisabled(template, ctx.owner) ? {} : rewriteProbes(appContainers, warnings);
   const settings: ProxySettings = {
     service: serviceName(template, ctx, warnings),
     appPort: appPort(template, appContainers, warnings),
     excludeInboundPorts: listAnnotation(template, ANNOTATION_EXCLUDE_INBOUND_PORTS, PORT_LIST, warnings),
     excludeOutboundPorts: listAnnotation(template, ANNOTATION_EXCLUDE_OUTBOUND_PORTS, PORT_LIST, warnings),
     excludeOutboundCidrs: listAnnotation(template, ANNOTATION_EXCLUDE_OUTBOUND_CIDRS, CIDR_LIST, warnings),
+    appProbers,
   };
 
   if (opts.sidecarMode === "native") {

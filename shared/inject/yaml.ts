@@ -13,6 +13,8 @@ export interface WorkloadResult {
   document: number;
   kind: string;
   name: string;
+  /** metadata.namespace of the workload, if the manifest sets one. */
+  namespace?: string;
   status: "injected" | "unchanged" | "skipped";
   reason?: string;
   warnings: string[];
@@ -48,6 +50,11 @@ function styleOf(source: string): ToStringOptions {
   return { lineWidth: 0, indentSeq: !compactSeq, flowCollectionPadding: !tightFlow };
 }
 
+function namespaceOf(obj: unknown): string | undefined {
+  const meta = isObject(obj) && isObject(obj.metadata) ? obj.metadata : {};
+  return typeof meta.namespace === "string" && meta.namespace ? meta.namespace : undefined;
+}
+
 function nameOf(obj: unknown): string {
   const meta = isObject(obj) && isObject(obj.metadata) ? obj.metadata : {};
   return typeof meta.name === "string" ? meta.name : typeof meta.generateName === "string" ? meta.generateName : "";
@@ -70,7 +77,8 @@ export function injectYaml(text: string, options: Partial<InjectOptions> = {}): 
       const template = getPath(data, site.path) as Record<string, unknown>;
       const name = nameOf(site.owner);
       const outcome = injectPodTemplate(template, { workloadName: name || undefined, owner: site.owner }, opts);
-      const base = { document: index, kind: site.kind, name, warnings: outcome.warnings };
+      const namespace = namespaceOf(site.owner);
+      const base = { document: index, kind: site.kind, name, ...(namespace ? { namespace } : {}), warnings: outcome.warnings };
       if (outcome.status === "skipped") {
         workloads.push({ ...base, status: "skipped", reason: outcome.reason });
         continue;

@@ -1,10 +1,12 @@
 // Admin listener (15020): /live, /ready (certificate + config present), /config_dump (snapshot and
-// certificate metadata, never keys), /metrics (the sidecar's registry), POST /quit (graceful exit).
+// certificate metadata, never keys), /metrics (the sidecar's registry), POST /quit (graceful exit),
+// /app-health/<container>/<probe> (the app's own probes, moved here by injection: 200 or 503).
 // Probes and scrapes come from outside the pod; /quit and /config_dump answer loopback callers
 // only (Envoy keeps its admin on localhost for the same reason).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import type { AppHealth } from "./app-probe.js";
 
 export interface AdminSources {
   registry: Registry;
@@ -13,6 +15,8 @@ export interface AdminSources {
   configDump: () => unknown;
   /** Starts a graceful exit; the response is sent first. */
   quit: () => void;
+  /** The app's probes by /app-health path; they reveal and change nothing, so any caller may ask. */
+  appHealth?: AppHealth;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
@@ -41,6 +45,7 @@ export function createAdminServer(src: AdminSources): http.Server {
       return;
     }
     if (method !== "GET" && method !== "HEAD") return json(res, 405, { error: `${method} not allowed`, code: "TSMESH_ERR_METHOD_NOT_ALLOWED" });
+    if (path?.startsWith("/app-health/")) return appHealth(src.appHealth, path, res);
     switch (path) {
       case "/live":
         return json(res, 200, { status: "live" });
@@ -62,6 +67,16 @@ export function createAdminServer(src: AdminSources): http.Server {
       default:
         return json(res, 404, { error: `no admin endpoint ${path}`, code: "TSMESH_ERR_NOT_FOUND" });
     }
+  });
+}
+
+function appHealth(health: AppHealth | undefined, path: string, res: http.ServerResponse): void {
+  if (!health?.has(path)) return json(res, 404, { error: `no app probe ${path}`, code: "TSMESH_ERR_NOT_FOUND" });
+  void health.check(path).then((r) => {
+    if (res.destroyed) return;
+    const body = `${r.reason}\n`;
+    res.writeHead(r.ok ? 200 : 503, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body) });
+    res.end(body);
   });
 }
 

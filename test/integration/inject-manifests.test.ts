@@ -23,6 +23,33 @@ function templateOf(doc: Obj): Obj | undefined {
   return spec?.template as Obj | undefined;
 }
 
+const PROBES = { readinessProbe: "readyz", livenessProbe: "livez", startupProbe: "startupz" } as const;
+
+/**
+ * Puts back the app probes injection moved to /app-health on the admin port, after checking the
+ * proxy carries each one (TSMESH_APP_PROBERS) and the timing fields were kept.
+ */
+function undoProbeRewrite(spec: Obj, oSpec: Obj): void {
+  const proxy = [...((spec.initContainers as Obj[] | undefined) ?? []), ...(spec.containers as Obj[])].find((c) => c.name === "tsmesh-proxy");
+  const env = ((proxy?.env as { name: string; value?: string }[] | undefined) ?? []).find((e) => e.name === "TSMESH_APP_PROBERS");
+  const carried = env?.value ? (JSON.parse(env.value) as Obj) : {};
+  for (const c of spec.containers as Obj[]) {
+    const oc = (oSpec.containers as Obj[]).find((x) => x.name === c.name);
+    for (const [field, kind] of Object.entries(PROBES)) {
+      const probe = c[field] as Obj | undefined;
+      const httpGet = probe?.httpGet as Obj | undefined;
+      if (!oc || httpGet?.port !== 15020) continue;
+      const path = `/app-health/${String(c.name)}/${kind}`;
+      expect(httpGet).toEqual({ path, port: 15020, scheme: "HTTP" });
+      expect(carried).toHaveProperty([path]);
+      const { httpGet: _h, ...timing } = probe!;
+      const { httpGet: _a, tcpSocket: _b, grpc: _c, ...oTiming } = oc[field] as Obj;
+      expect(timing).toEqual(oTiming);
+      c[field] = oc[field];
+    }
+  }
+}
+
 /** The injected document with everything tsmesh added taken out again. */
 function withoutInjection(injected: Obj, original: Obj): Obj {
   const out = structuredClone(injected);
@@ -31,6 +58,7 @@ function withoutInjection(injected: Obj, original: Obj): Obj {
   if (!t) return out;
   const spec = t.spec as Obj;
   const oSpec = o.spec as Obj;
+  undoProbeRewrite(spec, oSpec);
   const ours = new Set(["tsmesh-init", "tsmesh-proxy", "tsmesh-identity", "tsmesh-ca-bundle", "tsmesh-token"]);
   for (const key of ["initContainers", "volumes"]) {
     if (!Array.isArray(spec[key])) continue;

@@ -2,13 +2,27 @@
 // injected into every pod template; notes about skipped workloads go to stderr.
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { InjectError, type InjectOptions, injectYaml } from "../../inject/index.js";
+import { CA_BUNDLE_CONFIGMAP, CA_BUNDLE_FILE, InjectError, type InjectOptions, injectYaml, type WorkloadResult } from "../../inject/index.js";
 
 async function readInput(file: string): Promise<string> {
   if (file !== "-") return readFile(file, "utf8");
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * Injected pods mount the namespace's trust-bundle ConfigMap; without it they stay in
+ * ContainerCreating. One line per namespace the meshed workloads land in.
+ */
+function caBundleNotes(workloads: WorkloadResult[]): string[] {
+  const meshed = workloads.filter((w) => w.status !== "skipped");
+  const namespaces = [...new Set(meshed.map((w) => w.namespace))];
+  return namespaces.map((ns) => {
+    const where = ns ? `namespace ${ns}` : "the namespace these manifests are applied to";
+    const flag = ns ? `-n ${ns} ` : "";
+    return `warning: injected pods mount ConfigMap ${CA_BUNDLE_CONFIGMAP} (key ${CA_BUNDLE_FILE}): create it in ${where} first: kubectl ${flag}create configmap ${CA_BUNDLE_CONFIGMAP} --from-file=${CA_BUNDLE_FILE}=<trust bundle PEM>\n`;
+  });
 }
 
 interface InjectFlags {
@@ -41,6 +55,7 @@ export function register(program: Command): void {
             process.stderr.write(`skipped: ${what}: ${w.reason}\n`);
           }
         }
+        for (const note of caBundleNotes(result.workloads)) process.stderr.write(note);
         process.stdout.write(result.yaml);
       } catch (err) {
         const prefix = err instanceof InjectError ? `${err.code}: ` : "";
