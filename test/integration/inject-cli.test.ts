@@ -34,6 +34,21 @@ describe("tsmesh inject", () => {
     expect(r.stdout).toBe(readFileSync(fixture("daemonset-host-network.yaml"), "utf8"));
   });
 
+  it("warns on stderr, once per namespace, that injected pods need the trust-bundle ConfigMap there first", () => {
+    const r = tsmesh(["inject", "-f", "-"], [readFileSync(fixture("statefulset.yaml"), "utf8"), readFileSync(fixture("multi-container-pod.yaml"), "utf8"), readFileSync(fixture("cronjob.yaml"), "utf8")].join("\n---\n"));
+    expect(r.status).toBe(0);
+    const notes = r.stderr.split("\n").filter((l) => l.includes("ConfigMap tsmesh-ca-bundle"));
+    expect(notes).toEqual([
+      expect.stringMatching(/^warning: injected pods mount ConfigMap tsmesh-ca-bundle \(key bundle\.crt\): create it in namespace shop first: kubectl -n shop create configmap tsmesh-ca-bundle --from-file=bundle\.crt=/),
+      expect.stringMatching(/in namespace reports first: kubectl -n reports create configmap/),
+      // cronjob.yaml's second document, a Job without metadata.namespace.
+      expect.stringMatching(/in the namespace these manifests are applied to first: kubectl create configmap tsmesh-ca-bundle/),
+    ]);
+    expect(r.stdout).not.toMatch(/warning|kubectl/);
+    // Nothing meshed, nothing to warn about.
+    expect(tsmesh(["inject", "-f", fixture("daemonset-host-network.yaml")]).stderr).not.toMatch(/tsmesh-ca-bundle/);
+  });
+
   it("fails clearly on a missing file, bad YAML or bad options, printing nothing on stdout", () => {
     const missing = tsmesh(["inject", "-f", "/nonexistent/x.yaml"]);
     expect(missing.status).toBe(1);
