@@ -103,8 +103,8 @@ describe("injection rewrites app probes to the sidecar's /app-health (kubelet pr
     const once = injectYaml(POD).yaml;
     expect(injectYaml(once).yaml).toBe(once);
     // And an opt-out added later restores the original probes (ports resolved to numbers).
-    expect(once).toMatch(/\n  annotations:\n/);
-    const optedOut = once.replace(/\n  annotations:\n/, '\n  annotations:\n    tsmesh.dev/rewrite-app-probers: "false"\n');
+    expect(once).toMatch(/\n {2}annotations:\n/);
+    const optedOut = once.replace(/\n {2}annotations:\n/, '\n  annotations:\n    tsmesh.dev/rewrite-app-probers: "false"\n');
     const { pod } = injectedPod(injectYaml(optedOut).yaml);
     expect(container(pod, "web").livenessProbe).toEqual({ tcpSocket: { port: 9090 }, periodSeconds: 11 });
     expect(probersOf(pod)).toBeUndefined();
