@@ -106,6 +106,21 @@ describe("admission webhook over HTTPS", () => {
     expect((patched.metadata as Obj).ownerReferences).toEqual((pod.metadata as Obj).ownerReferences);
   });
 
+  it("rewrites the app's probes to the sidecar's /app-health as tsmesh inject does, and leaves a CLI-injected pod alone", async () => {
+    const podText = readFileSync(new URL("../fixtures/manifests/multi-container-pod.yaml", import.meta.url), "utf8");
+    const pod = parse(podText) as Obj;
+    const res = await mutate(pod);
+    const ops = JSON.parse(Buffer.from(res.patch!, "base64").toString()) as jsonpatch.Operation[];
+    const patched = jsonpatch.applyPatch(structuredClone(pod), ops, true, false).newDocument as Obj;
+    const app = ((patched.spec as Obj).containers as Obj[]).find((c) => c.name === "app")!;
+    expect(app.readinessProbe).toEqual({ httpGet: { path: "/app-health/app/readyz", port: 15020, scheme: "HTTP" } });
+    const proxy = ((patched.spec as Obj).initContainers as Obj[]).find((c) => c.name === "tsmesh-proxy")!;
+    const env = (proxy.env as { name: string; value: string }[]).find((e) => e.name === "TSMESH_APP_PROBERS")!;
+    expect(JSON.parse(env.value)).toEqual({ "/app-health/app/readyz": { httpGet: { path: "/healthz", port: 8080, scheme: "HTTP" }, timeoutSeconds: 1 } });
+    expect(patched.spec).toEqual((parse(injectYaml(podText).yaml) as Obj).spec);
+    expect((await mutate(parse(injectYaml(podText).yaml) as Obj)).patch).toBeUndefined();
+  });
+
   it("escapes '/' in annotation keys when the pod already has annotations", async () => {
     const pod = podFromTemplate(deploymentTemplate());
     (pod.metadata as Obj).annotations = { "prometheus.io/scrape": "true" };
