@@ -48,7 +48,7 @@ const OPTIONS: OptionSpec[] = [
   { key: "appPort", flags: "--app-port <port>", help: "port of the local app (127.0.0.1)", required: true },
   { key: "inboundPort", flags: "--inbound-port <port>", help: "mTLS listener for peers", fallback: "15006" },
   { key: "outboundPort", flags: "--outbound-port <port>", help: "listener for the app's outgoing requests (HTTP_PROXY)", fallback: "15001" },
-  { key: "adminPort", flags: "--admin-port <port>", help: "admin listener: /ready /live /config_dump /metrics", fallback: "15020" },
+  { key: "adminPort", flags: "--admin-port <port>", help: "admin listener: /ready /live /config_dump /metrics /app-health/*", fallback: "15020" },
   { key: "bind", flags: "--bind <addr>", help: "address of the inbound and admin listeners", fallback: "0.0.0.0" },
   { key: "config", flags: "--config <file>", help: "static config: a Snapshot JSON" },
   { key: "cert", flags: "--cert <file>", help: "workload certificate chain (PEM)" },

@@ -8,7 +8,7 @@ export type { AppProber, AppProbers };
 export class AppProbersError extends Error {
   readonly code = "TSMESH_ERR_APP_PROBERS";
   constructor(message: string) {
-    super(`app probers: ${message}`);
+    super(`app probers (--app-probers or TSMESH_APP_PROBERS): ${message}; re-inject the pod (tsmesh inject) to regenerate them`);
     this.name = "AppProbersError";
   }
 }
