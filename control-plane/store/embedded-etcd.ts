@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
@@ -58,6 +58,8 @@ async function waitHealthy(endpoint: string, tls: EtcdClientTls | undefined, chi
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   while (Date.now() < deadline) {
+    // 127: setpriv could not exec etcd (not installed), as spawn's ENOENT would say without it.
+    if (child.exitCode === 127) throw new Error(`cannot start etcd: not found; install Debian's etcd-server or set TSMESH_ETCD_BIN`);
     if (child.exitCode !== null) throw new Error(`etcd exited with code ${child.exitCode} before becoming healthy`);
     try {
       const body = JSON.parse(await health(endpoint, tls)) as { health?: string };
@@ -68,6 +70,20 @@ async function waitHealthy(endpoint: string, tls: EtcdClientTls | undefined, chi
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`etcd at ${endpoint} not healthy after ${timeoutMs} ms: ${String(lastErr)}`);
+}
+
+let pdeathsig: boolean | undefined;
+/**
+ * etcd must not outlive the process that started it, SIGKILL of that process included (it would
+ * keep the data dir locked and its ports bound). A Node parent cannot set PR_SET_PDEATHSIG on its
+ * child itself, so on Linux etcd is started through util-linux `setpriv --pdeathsig TERM`, which
+ * sets it and then execs etcd: same pid, so stop() and signal() still reach etcd directly, and the
+ * kernel sends SIGTERM when the spawning thread dies (the main thread; a test's worker thread
+ * under vitest). Without setpriv (other OSes) etcd starts bare.
+ */
+function withParentDeathSignal(binary: string, args: string[]): [string, string[]] {
+  pdeathsig ??= process.platform === "linux" && spawnSync("setpriv", ["--pdeathsig", "TERM", "true"], { stdio: "ignore" }).status === 0;
+  return pdeathsig ? ["setpriv", ["--pdeathsig", "TERM", binary, ...args]] : [binary, args];
 }
 
 /** Starts a single-member etcd on loopback, as the test harness and `tsmesh control-plane` do without --etcd. */
@@ -101,7 +117,7 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdProcess> {
       args.push("--client-cert-auth", "--trusted-ca-file", caFile, "--cert-file", certFile, "--key-file", keyFile);
       args.push("--peer-client-cert-auth", "--peer-trusted-ca-file", caFile, "--peer-cert-file", certFile, "--peer-key-file", keyFile);
     }
-    const proc = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(...withParentDeathSignal(binary, args), { stdio: ["ignore", "pipe", "pipe"] });
     child = proc;
     const onData = (buf: Buffer) => {
       if (opts.onLog) for (const line of buf.toString().split("\n")) if (line) opts.onLog(line);
