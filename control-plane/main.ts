@@ -10,6 +10,7 @@ import { CaMaterialSlot } from "./ca/material-slot.js";
 import { AdminAuth, createApiMetrics, createApiServer, listen } from "./api/index.js";
 import { DEFAULT_GRPC_PLUGINS, type ControlPlaneContext, type GrpcPlugin } from "./plugins.js";
 import { createStore, ensureEtcdCerts, startEtcd, type EtcdClientTls, type EtcdProcess, type Store } from "./store/index.js";
+import { bindError, lockDataDir } from "./startup-errors.js";
 import { createControlPlaneTracing } from "./telemetry/index.js";
 
 export interface ControlPlaneOptions {
@@ -83,6 +84,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     let etcdEndpoints = opts.etcd ?? [];
     let etcdTls = opts.etcdTls;
     if (etcdEndpoints.length === 0) {
+      const unlock = lockDataDir(dataDir);
+      cleanups.push(unlock);
       const tls = await ensureEtcdCerts(path.join(dataDir, "etcd-tls"));
       const etcd: EtcdProcess = await startEtcd({ dataDir: path.join(dataDir, "etcd"), tls });
       cleanups.push(() => etcd.stop());
@@ -107,7 +110,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const tracing = createControlPlaneTracing({ instanceId: replicaId, log: log.child({ component: "tracing" }) });
     cleanups.push(() => tracing.shutdown());
     const api = createApiServer({ store, auth, metrics, tracing, log: log.child({ component: "api" }) });
-    const apiPort = await listen(api, opts.apiPort ?? 15000, host);
+    const apiPort = await listen(api, opts.apiPort ?? 15000, host).catch((err: unknown) => bindError(err, opts.apiPort ?? 15000, "--api-port"));
     cleanups.push(
       () =>
         new Promise<void>((resolve) => {
@@ -120,7 +123,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const ctx: ControlPlaneContext = { store, log, dataDir, etcdEndpoints, metrics: metrics.registry, replicaId, tracing, trustDomain, ca: new CaMaterialSlot() };
     const plugins = opts.plugins ?? DEFAULT_GRPC_PLUGINS;
     for (const p of plugins) if (p.close) cleanups.push(() => p.close!());
-    const grpcServer = await startGrpc(plugins, ctx, host, opts.grpcPort ?? 15012);
+    const grpcServer = await startGrpc(plugins, ctx, host, opts.grpcPort ?? 15012).catch((err: unknown) => bindError(err, opts.grpcPort ?? 15012, "--grpc-port"));
     cleanups.push(async () => {
       for (const p of plugins) await Promise.resolve(p.drain?.()).catch((err: unknown) => log.warn("plugin drain failed", { plugin: p.name, err: err as Error }));
       await shutdownGrpc(grpcServer.server, 5000);

@@ -3,6 +3,7 @@
 // control plane is one line naming the flag that fixes it, exit 1, no stack trace, no etcd left.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -102,4 +103,60 @@ it("embedded etcd outlived a SIGKILLed control plane (orphaned with PPID 1); now
   etcds.push(...etcdChildren(second.proc.pid!));
   second.proc.kill("SIGTERM");
   expect(await exitWithin(second, 20_000)).toEqual({ code: 0, signal: null });
+}, 90_000);
+
+/** Pids of live etcd processes serving `dataDir` (their command line names it), whoever their parent is. */
+function etcdsOf(dataDir: string): number[] {
+  const out: number[] = [];
+  for (const e of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0");
+      if (path.basename(argv[0] ?? "") === "etcd" && argv.includes(path.join(dataDir, "etcd")) && alive(Number(e))) out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function expectOneLine(stderr: string, pattern: RegExp): void {
+  const lines = stderr.split("\n").filter((l) => l.startsWith("error: "));
+  expect(lines, stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(stderr, "no stack trace without --debug").not.toMatch(/\n\s+at /);
+}
+
+for (const which of ["api", "grpc"] as const) {
+  it(`port in use (${which}) printed a raw stack trace; now one line naming --${which}-port, exit 1, no etcd left`, async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((r) => squatter.listen(0, "127.0.0.1", r));
+    const taken = (squatter.address() as net.AddressInfo).port;
+    try {
+      const dataDir = path.join(tmp, `port-${which}`);
+      const other = await freePort();
+      const cli = which === "api" ? controlPlane(dataDir, taken, other) : controlPlane(dataDir, other, taken);
+      expect(await exitWithin(cli, 30_000)).toEqual({ code: 1, signal: null });
+      expectOneLine(cli.stderr(), new RegExp(`^error: port ${taken} is in use: pass --${which}-port, or stop what listens there`));
+      expect(etcdsOf(dataDir)).toEqual([]);
+    } finally {
+      squatter.close();
+    }
+  }, 60_000);
+}
+
+it("data dir held by another control plane waited 20 s and orphaned etcd; now one line naming --data-dir at once, exit 1", async () => {
+  const dataDir = path.join(tmp, "held");
+  const [api, grpc] = [await freePort(), await freePort()];
+  const holder = controlPlane(dataDir, api, grpc);
+  await ready(api, holder);
+  const mine = etcdsOf(dataDir);
+  const second = controlPlane(dataDir, await freePort(), await freePort());
+  const t0 = Date.now();
+  expect(await exitWithin(second, 30_000)).toEqual({ code: 1, signal: null });
+  expect(Date.now() - t0).toBeLessThan(10_000);
+  expectOneLine(second.stderr(), new RegExp(`^error: data dir .*held is in use by another control plane \\(pid ${holder.proc.pid}\\): pass --data-dir`));
+  expect(etcdsOf(dataDir)).toEqual(mine); // the holder's etcd only
+  holder.proc.kill("SIGTERM");
+  expect(await exitWithin(holder, 20_000)).toEqual({ code: 0, signal: null });
 }, 90_000);

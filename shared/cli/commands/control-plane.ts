@@ -23,6 +23,7 @@ interface Flags extends EtcdTlsFlags {
   webhookKey?: string;
   kubeTokenReview?: boolean;
   certTtl?: string;
+  debug?: boolean;
 }
 
 export function register(program: Command): void {
@@ -42,6 +43,7 @@ export function register(program: Command): void {
     .option("--webhook-cert <file>", "webhook serving certificate (PEM; re-read when it changes)")
     .option("--webhook-key <file>", "webhook serving key (PEM)")
     .option("--cert-ttl <duration>", "workload certificate lifetime, 10m to 720h; MeshConfig spec.certificates.workloadTTL wins over it (default: $TSMESH_CERT_TTL, else 24h)")
+    .option("--debug", "on a startup failure, print the stack trace too")
     .option("--kube-token-review", "in a Kubernetes pod: also accept sidecars' ServiceAccount tokens (audience tsmesh) for first certificates, checked with the TokenReview API")
     .action(async (flags: Flags) => {
       const log = createLogger("control-plane");
@@ -91,6 +93,7 @@ export function register(program: Command): void {
       };
       process.once("SIGTERM", () => stop("SIGTERM"));
       process.once("SIGINT", () => stop("SIGINT"));
+      // A failure to start is one line (what to do next); the stack only with --debug.
       const cp = await startControlPlane({
         etcd,
         etcdTls,
@@ -101,6 +104,11 @@ export function register(program: Command): void {
         host: flags.host,
         plugins,
         log,
+      }).catch((err: unknown): never => {
+        const e = err as Error & { code?: string };
+        process.stderr.write(`error: ${e.message}${e.code?.startsWith("TSMESH_ERR_") ? ` (${e.code})` : ""}\n`);
+        if (flags.debug) process.stderr.write(`${e.stack}\n`);
+        process.exit(1);
       });
       let webhook: Webhook | undefined;
       if (webhookPort !== undefined) {
