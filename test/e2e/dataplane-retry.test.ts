@@ -1,6 +1,7 @@
 // Retries on the real data path (client -> sidecar A -> mTLS -> peer sidecars -> apps): the retry
 // budget at the rates of issue 12 (200 rps), connect failures retried on another endpoint with no
-// route policy and no budget, and gRPC UNAVAILABLE (HTTP 200, grpc-status 14) retried by default.
+// route policy and no budget, gRPC UNAVAILABLE (HTTP 200, grpc-status 14) retried by default, and
+// an app's 503 retried only when a route asks for it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { freePort } from "../../shared/net/free-port.js";
@@ -21,37 +22,51 @@ const apps: TestApp[] = [];
 const sidecars: SidecarProcess[] = [];
 let a: SidecarProcess;
 let grpcApp: Awaited<ReturnType<typeof startGrpcEcho>>;
+let onceApp: TestApp;
+let onceRoutedApp: TestApp;
 
 beforeAll(async () => {
   pki = createTestPki("retry");
-  const [healthy, flaky, broken, plain] = await Promise.all([
+  const [healthy, flaky, broken, plain, once, onceRouted] = await Promise.all([
     startEchoApp({ name: "healthy" }),
     startEchoApp({ name: "sometimes", failRate: 0.1 }),
     startEchoApp({ name: "broken", failEvery: 1 }),
     startEchoApp({ name: "plain" }),
+    startEchoApp({ name: "once", failFirst: 1 }),
+    startEchoApp({ name: "once-routed", failFirst: 1 }),
   ]);
-  apps.push(healthy, flaky, broken, plain);
+  apps.push(healthy, flaky, broken, plain, once, onceRouted);
+  onceApp = once;
+  onceRoutedApp = onceRouted;
   grpcApp = await startGrpcEcho({ unavailableFirst: 2 });
-  const [b1, b2, down, half, rpc] = await Promise.all([
+  const [b1, b2, down, half, rpc, o1, o2] = await Promise.all([
     startPkiSidecar(pki, "budget", healthy.port),
     startPkiSidecar(pki, "budget", flaky.port),
     startPkiSidecar(pki, "down", broken.port),
     startPkiSidecar(pki, "half", plain.port),
     startPkiSidecar(pki, "grpcflaky", grpcApp.port),
+    startPkiSidecar(pki, "once", once.port),
+    startPkiSidecar(pki, "oncerouted", onceRouted.port),
   ]);
-  sidecars.push(b1, b2, down, half, rpc);
+  sidecars.push(b1, b2, down, half, rpc, o1, o2);
   // Nothing listens there: every connection to it is refused.
   const closed = await freePort();
   const fast = { base: "1ms", max: "5ms" };
   const snapshot = snapshotOf({
-    routes: [route("budget", { attempts: 2, retryOn: ["5xx"] }), route("down", { attempts: 2, retryOn: ["5xx"], backoff: fast })],
-    // No route for "half" or "grpcflaky": the default retry policy applies.
+    routes: [
+      route("budget", { attempts: 2, retryOn: ["5xx"] }),
+      route("down", { attempts: 2, retryOn: ["5xx"], backoff: fast }),
+      route("oncerouted", { attempts: 2, retryOn: ["5xx"], backoff: fast }),
+    ],
+    // No route for "half", "grpcflaky" or "once": the default retry policy applies.
     policies: [policy({ service: "half", loadBalancer: "round-robin", retryBudget: { percent: 0, minRetriesPerSecond: 0 } })],
     endpoints: {
       budget: endpointsAt("budget", [b1.inbound, b2.inbound]),
       down: endpointsAt("down", [down.inbound]),
       half: endpointsAt("half", [closed, half.inbound]),
       grpcflaky: endpointsAt("grpcflaky", [rpc.inbound]),
+      once: endpointsAt("once", [o1.inbound]),
+      oncerouted: endpointsAt("oncerouted", [o2.inbound]),
     },
   });
   a = await startPkiSidecar(pki, "a", 1, snapshot);
@@ -117,6 +132,26 @@ describe("connect failures", () => {
     // The closed port really was picked (and each such request retried on the live endpoint).
     expect(await retriesTo("default/half")).toBeGreaterThanOrEqual(50);
   }, 30_000);
+});
+
+describe("503 from the app (Istio 1.24 EXCLUDE_UNSAFE_503_FROM_DEFAULT_RETRY)", () => {
+  const get = async (host: string) => {
+    const res = await request(`http://127.0.0.1:${a.outbound}/`, { headers: { host } });
+    await res.body.text();
+    return res.statusCode;
+  };
+
+  it("unsafe_503_retried_by_default: with no route retry policy, an app answering 503 once is not retried", async () => {
+    expect(await get("once")).toBe(503);
+    expect(onceApp.count()).toBe(1);
+    expect(await retriesTo("default/once")).toBe(0);
+  });
+
+  it("a route with retryOn [5xx] still retries the app's 503", async () => {
+    expect(await get("oncerouted")).toBe(200);
+    expect(onceRoutedApp.count()).toBe(2);
+    expect(await retriesTo("default/oncerouted")).toBe(1);
+  });
 });
 
 describe("gRPC", () => {

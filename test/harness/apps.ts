@@ -27,6 +27,8 @@ export interface AppBehaviour {
   failEvery?: number;
   /** Probability of answering 503 (random). */
   failRate?: number;
+  /** The first n requests answered 503, the rest as usual. */
+  failFirst?: number;
   /** Never answer (hanging endpoint). */
   hang?: boolean;
 }
@@ -41,7 +43,7 @@ export async function startEchoApp(b: AppBehaviour = {}): Promise<TestApp> {
   const handle = (method: string, url: string, headers: http.IncomingHttpHeaders, protocol: string, body: string, reply: (status: number, data: string) => void) => {
     count++;
     if (b.hang) return;
-    if ((b.failEvery && count % b.failEvery === 0) || (b.failRate && Math.random() < b.failRate)) return reply(503, JSON.stringify({ app: name, error: "injected" }));
+    if ((b.failFirst && count <= b.failFirst) || (b.failEvery && count % b.failEvery === 0) || (b.failRate && Math.random() < b.failRate)) return reply(503, JSON.stringify({ app: name, error: "injected" }));
     const delay = Number(headers["x-delay-ms"] ?? 0);
     const status = Number(headers["x-status"] ?? 200);
     const send = () => reply(status, JSON.stringify({ app: name, method, url, headers, body, protocol } satisfies EchoReply));

@@ -7,12 +7,24 @@ const grpc = (grpcStatus: number) => ({ kind: "response" as const, status: 200, 
 const fail = (failure?: "connect-failure" | "reset" | "refused-stream" | "timeout" | "overflow") => ({ kind: "error" as const, failure });
 
 describe("toRetryPolicy", () => {
-  it("uses Istio defaults when the route is silent: 2 retries on connect-failure, refused-stream, gRPC unavailable and cancelled, 503; 25/250 ms", () => {
+  it("uses Istio 1.24 defaults when the route is silent: 2 retries on connect-failure, refused-stream, gRPC unavailable and cancelled; 25/250 ms", () => {
     const p = toRetryPolicy(undefined);
     expect(p.maxRetries).toBe(2);
-    expect([...p.retryOn].sort()).toEqual(["cancelled", "connect-failure", "refused-stream", "retriable-status-codes", "unavailable"]);
-    expect([...p.retriableStatusCodes]).toEqual([503]);
+    expect([...p.retryOn].sort()).toEqual(["cancelled", "connect-failure", "refused-stream", "unavailable"]);
     expect([p.baseMs, p.maxMs, p.perTryTimeoutMs]).toEqual([25, 250, undefined]);
+  });
+
+  it("unsafe_503_retried_by_default: an app's 503 is not retried without a route policy; a refused stream is", () => {
+    const p = toRetryPolicy(undefined);
+    expect(decide(p, 0, resp(503))).toEqual({ retry: false, reason: "not-retriable" });
+    expect(decide(toRetryPolicy({ attempts: 2 }), 0, resp(503))).toEqual({ retry: false, reason: "not-retriable" });
+    expect(decide(p, 0, fail("refused-stream"), () => 0)).toEqual({ retry: true, delayMs: 0 });
+    expect(decide(p, 0, fail("connect-failure"), () => 0)).toEqual({ retry: true, delayMs: 0 });
+    expect(decide(p, 0, fail("overflow"))).toEqual({ retry: false, reason: "not-retriable" });
+    expect(decide(p, 0, fail(undefined))).toEqual({ retry: false, reason: "not-retriable" });
+    // An explicit route policy still retries 503.
+    expect(isRetriable(toRetryPolicy({ attempts: 1, retryOn: ["5xx"] }), resp(503))).toBe(true);
+    expect(isRetriable(toRetryPolicy({ attempts: 1, retryOn: ["retriable-status-codes"], retriableStatusCodes: [503] }), resp(503))).toBe(true);
   });
 
   it("reads attempts, conditions, codes, backoff and per-try timeout from the spec", () => {

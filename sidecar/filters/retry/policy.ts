@@ -29,7 +29,7 @@ export type RetryDecision =
 
 const cache = new WeakMap<RetrySpec, RetryPolicy>();
 
-/** The effective policy of a rule's retry spec; Istio defaults when the rule is silent. */
+/** The effective policy of a rule's retry spec; Istio defaults when the rule is silent (retryOn unset: default conditions). */
 export function toRetryPolicy(spec: Readonly<RetrySpec> | undefined): RetryPolicy {
   const s = spec ?? DEFAULT_RETRY;
   const hit = cache.get(s);
@@ -37,7 +37,7 @@ export function toRetryPolicy(spec: Readonly<RetrySpec> | undefined): RetryPolic
   const policy: RetryPolicy = {
     maxRetries: s.attempts,
     retryOn: new Set(s.retryOn ?? DEFAULT_RETRY.retryOn),
-    retriableStatusCodes: new Set(s.retriableStatusCodes ?? (s.retryOn ? [] : DEFAULT_RETRY.retriableStatusCodes)),
+    retriableStatusCodes: new Set(s.retriableStatusCodes ?? []),
     baseMs: s.backoff ? parseDuration(s.backoff.base) : DEFAULT_BACKOFF_BASE_MS,
     maxMs: s.backoff ? parseDuration(s.backoff.max) : DEFAULT_BACKOFF_MAX_MS,
     perTryTimeoutMs: s.perTryTimeout ? parseDuration(s.perTryTimeout) : undefined,

@@ -43,7 +43,8 @@ describe("routeLayer", () => {
     expect(c.logical).toBe("default/ratings");
     expect(c.route).toBe("default");
     expect(c.rule?.backends).toEqual([{ service: "default/ratings", weight: 1 }]);
-    expect(c.rule?.retry).toMatchObject({ attempts: 2, retriableStatusCodes: [503] });
+    expect(c.rule?.retry).toMatchObject({ attempts: 2, retryOn: ["connect-failure", "refused-stream", "unavailable", "cancelled"] });
+    expect(c.rule?.retry?.retriableStatusCodes).toBeUndefined();
   });
 
   it("answers 404 TSMESH_ERR_NO_ROUTE when the host has routes but none match", async () => {
