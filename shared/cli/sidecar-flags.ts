@@ -94,6 +94,8 @@ export interface DeclareOptions {
   help?: Partial<Record<Key, string>>;
   /** Flags the command does not take. */
   omit?: Key[];
+  /** Defaults that differ from `tsmesh sidecar`'s. */
+  fallback?: Partial<Record<Key, string>>;
 }
 
 /** Declares the sidecar flags on `cmd` (parsed into a SidecarFlags object by commander). */
@@ -101,8 +103,9 @@ export function declareSidecarOptions(cmd: Command, opts: DeclareOptions = {}): 
   for (const o of OPTIONS) {
     if (opts.omit?.includes(o.key)) continue;
     const help = opts.help?.[o.key] ?? o.help;
+    const fallback = opts.fallback?.[o.key] ?? o.fallback;
     if (o.required) cmd.requiredOption(o.flags, help);
-    else if (o.fallback !== undefined) cmd.option(o.flags, help, o.fallback);
+    else if (fallback !== undefined) cmd.option(o.flags, help, fallback);
     else cmd.option(o.flags, help);
   }
   return cmd;

@@ -3,7 +3,7 @@
 // The app starts only once its sidecar is ready, reaches the other service through HTTP_PROXY
 // over mTLS, and its exit code is what `tsmesh run` exits with; SIGTERM reaches the app.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -69,9 +69,10 @@ async function tsmeshRun(
   extra: string[] = [],
   command = [process.execPath, appFile, String(appPort)],
   env: Record<string, string> = {},
-): Promise<Ran & { admin: number }> {
+  bind: string[] = ["--bind", "127.0.0.1"],
+): Promise<Ran & { admin: number; inbound: number }> {
   const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
-  const args = [CLI, "run", "--service", service, "--app-port", String(appPort), "--bind", "127.0.0.1"];
+  const args = [CLI, "run", "--service", service, "--app-port", String(appPort), ...bind];
   args.push("--inbound-port", String(inbound), "--outbound-port", String(outbound), "--admin-port", String(admin));
   args.push("--control-plane", `127.0.0.1:${cp.grpcPort}`, "--ca-bundle", path.join(dir, "certs", "bundle.crt"), ...extra);
   args.push("--", ...command);
@@ -85,7 +86,7 @@ async function tsmeshRun(
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
-  return { proc, out: () => out, err: () => err, exit, admin };
+  return { proc, out: () => out, err: () => err, exit, admin, inbound };
 }
 
 async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
@@ -109,7 +110,35 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Local addresses (hex, as /proc/net/tcp{,6} write them) of the sockets listening on `port`. */
+function listeningAddresses(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const found: string[] = [];
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state === "0A" && local?.endsWith(`:${hexPort}`)) found.push(local.slice(0, -5));
+    }
+  }
+  return found;
+}
+
 describe("tsmesh run", () => {
+  it("run_binds_all_interfaces: without --bind, the inbound and admin listeners are on 127.0.0.1 only", async () => {
+    const b = await tsmeshRun("b", path.join(dir, "app-b.cjs"), await freePort(), [], undefined, {}, []);
+    await until("b ready", async () => (await fetch(`http://127.0.0.1:${b.admin}/ready`).catch(() => undefined))?.status === 200);
+    expect(listeningAddresses(b.inbound)).toEqual(["0100007F"]);
+    expect(listeningAddresses(b.admin)).toEqual(["0100007F"]);
+    b.proc.kill("SIGTERM");
+    await b.exit;
+  });
+
   it("starts the app after the sidecar is ready; HTTP_PROXY reaches b over mTLS; exit code and SIGTERM propagate", async () => {
     const b = await tsmeshRun("b", path.join(dir, "app-b.cjs"), await freePort());
     await until("b ready", async () => (await fetch(`http://127.0.0.1:${b.admin}/ready`).catch(() => undefined))?.status === 200);

@@ -63,6 +63,9 @@ export function register(program: Command): void {
     .argument("<command...>", "the app and its arguments (after --)");
   declareSidecarOptions(run, {
     omit: ["tokenFile", "namespace", "configCache"],
+    // Peers of a `tsmesh run` app are on this host; listening on every interface would expose
+    // the inbound and admin listeners off it.
+    fallback: { bind: "127.0.0.1" },
     help: {
       service: "service the app is",
       appPort: "port the app listens on (127.0.0.1)",
