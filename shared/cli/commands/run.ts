@@ -1,6 +1,7 @@
 // `tsmesh run --service NAME --app-port N [sidecar flags] -- <command...>`: a sidecar next to any
 // local process. The lifecycle is the point: the app starts only once the sidecar is ready, gets
-// HTTP_PROXY pointing at the outbound listener, and when it exits the sidecar drains and
+// HTTP_PROXY pointing at the outbound listener (and, for Node apps, a preload that sends fetch and
+// node:http there), and when it exits the sidecar drains and
 // `tsmesh run` exits with the app's code. SIGTERM/SIGINT go to the app first; the drain follows
 // its exit. Without --token, a bootstrap token is created through the API with the admin token
 // (TSMESH_TOKEN or ./.tsmesh/admin-token), as `tsmesh token create` would. The app's environment
@@ -12,7 +13,7 @@ import type { Command } from "commander";
 import { createLogger, type Logger } from "../../log.js";
 import { applySidecarRuntimeFlags, collectStartupGarbage } from "../../sidecar-node-options.js";
 import { api, CliError } from "../api-client.js";
-import { appEnvironment } from "../app-env.js";
+import { appEnvironment, nodeMeshEnvironment } from "../app-env.js";
 import { millis } from "../flag-values.js";
 import { declareSidecarOptions, startSidecarFromFlags, type SidecarFlags, type SidecarParts } from "../sidecar-flags.js";
 import { BootstrapFlagError, resolveBootstrap, type BootstrapSettings } from "../../../sidecar/bootstrap/flags.js";
@@ -125,8 +126,9 @@ export function register(program: Command): void {
         if (app && app.exitCode === null && app.signalCode === null) app.kill(signalled > 1 ? "SIGKILL" : signal);
       }
       const running = parts.sidecar!;
-      const proxy = `http://127.0.0.1:${running.ports.outbound}`;
+      const proxy = `http://127.0.0.1:${running.ports.outbound}`; // not Node's fetch or node:http: node-preload.ts
       const noProxy = "localhost,127.0.0.1,::1";
+      const outbound = `127.0.0.1:${running.ports.outbound}`;
       log.info("sidecar ready; starting the app", { command: command[0], outbound: running.ports.outbound });
       const app = spawn(command[0]!, command.slice(1), {
         stdio: "inherit",
@@ -135,6 +137,7 @@ export function register(program: Command): void {
           http_proxy: proxy,
           NO_PROXY: noProxy,
           no_proxy: noProxy,
+          ...nodeMeshEnvironment(process.env.NODE_OPTIONS, outbound),
           TSMESH_SERVICE: flags.service,
           TSMESH_ADMIN_PORT: String(running.ports.admin),
         }),
