@@ -1,7 +1,7 @@
 // `tsmesh run` with grpc-js apps on both sides: the client app dials "greeter:50051" by name with
 // nothing but the http_proxy `tsmesh run` gives it (grpc-js tunnels through it with CONNECT), and
 // the call reaches the greeter app over mTLS with the client's identity.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -14,7 +14,7 @@ import { pushPlugin } from "../../control-plane/push/index.js";
 import { serviceIdentity } from "../../shared/identity.js";
 import { freePort } from "../../shared/net/free-port.js";
 import { useEtcd } from "../harness/etcd.js";
-import { CLI } from "../harness/processes.js";
+import { startTsmeshRun, untilRunReady, type RanProcess } from "../harness/tsmesh-run.js";
 
 const etcd = useEtcd();
 const ADMIN = "run-grpc-e2e-admin-token";
@@ -54,40 +54,17 @@ const attempt = (i) => client.Say({ message: "by name" }, { deadline: Date.now()
 attempt(0);
 `;
 
-interface Ran {
-  proc: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exit: Promise<number | null>;
-  admin: number;
+
+function tsmeshRun(service: string, script: string, appPort: number): Promise<RanProcess> {
+  return startTsmeshRun({
+    cp, dir, adminToken: ADMIN, service, appPort, procs,
+    command: [process.execPath, script, String(appPort)],
+    // Proxy variables grpc-js prefers to http_proxy, should the test's own environment have them.
+    dropEnv: ["grpc_proxy", "https_proxy", "no_grpc_proxy"],
+  });
 }
 
-async function tsmeshRun(service: string, script: string, appPort: number): Promise<Ran> {
-  const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
-  const args = [CLI, "run", "--service", service, "--app-port", String(appPort), "--bind", "127.0.0.1"];
-  args.push("--inbound-port", String(inbound), "--outbound-port", String(outbound), "--admin-port", String(admin));
-  args.push("--control-plane", `127.0.0.1:${cp.grpcPort}`, "--ca-bundle", path.join(dir, "certs", "bundle.crt"));
-  args.push("--", process.execPath, script, String(appPort));
-  const env: NodeJS.ProcessEnv = { ...process.env, TSMESH_API: `http://127.0.0.1:${cp.apiPort}`, TSMESH_TOKEN: ADMIN, TSMESH_LOG_LEVEL: "warn" };
-  // Proxy variables grpc-js prefers to http_proxy, should the test's own environment have them.
-  for (const v of ["grpc_proxy", "https_proxy", "no_grpc_proxy"]) delete env[v];
-  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env });
-  procs.push(proc);
-  let out = "";
-  let err = "";
-  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
-  return { proc, out: () => out, err: () => err, exit, admin };
-}
-
-async function ready(r: Ran): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while ((await fetch(`http://127.0.0.1:${r.admin}/ready`).catch(() => undefined))?.status !== 200) {
-    if (Date.now() > deadline || r.proc.exitCode !== null) throw new Error(`not ready: ${r.err()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const ready = (r: RanProcess): Promise<void> => untilRunReady(r);
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "tsmesh-run-grpc-"));

@@ -2,7 +2,7 @@
 // http.get("http://api/"): Node ignores HTTP_PROXY, so the preload `tsmesh run` puts in
 // NODE_OPTIONS sends both to the outbound listener; the call reaches the api app over mTLS with
 // the caller's identity, and the caller's sidecar counts it.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,7 +13,7 @@ import { pushPlugin } from "../../control-plane/push/index.js";
 import { serviceIdentity } from "../../shared/identity.js";
 import { freePort } from "../../shared/net/free-port.js";
 import { useEtcd } from "../harness/etcd.js";
-import { CLI } from "../harness/processes.js";
+import { startTsmeshRun, untilRunReady, type RanProcess } from "../harness/tsmesh-run.js";
 
 const etcd = useEtcd();
 const ADMIN = "run-node-fetch-e2e-admin-token";
@@ -56,41 +56,19 @@ const viaHttp = (url) => new Promise((resolve, reject) => http.get(url, (res) =>
 })();
 `;
 
-interface Ran {
-  proc: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exit: Promise<number | null>;
-  admin: number;
+
+function tsmeshRun(service: string, script: string, appPort: number): Promise<RanProcess> {
+  return startTsmeshRun({
+    cp, dir, adminToken: ADMIN, service, appPort, procs,
+    command: [process.execPath, script, String(appPort)],
+    // A NODE_OPTIONS of the caller's own stays and the preload is appended to it.
+    env: { NODE_OPTIONS: "--no-warnings" },
+  });
 }
 
-async function tsmeshRun(service: string, script: string, appPort: number): Promise<Ran> {
-  const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
-  const args = [CLI, "run", "--service", service, "--app-port", String(appPort), "--bind", "127.0.0.1"];
-  args.push("--inbound-port", String(inbound), "--outbound-port", String(outbound), "--admin-port", String(admin));
-  args.push("--control-plane", `127.0.0.1:${cp.grpcPort}`, "--ca-bundle", path.join(dir, "certs", "bundle.crt"));
-  args.push("--", process.execPath, script, String(appPort));
-  // A NODE_OPTIONS of the caller's own stays and the preload is appended to it.
-  const env: NodeJS.ProcessEnv = { ...process.env, TSMESH_API: `http://127.0.0.1:${cp.apiPort}`, TSMESH_TOKEN: ADMIN, TSMESH_LOG_LEVEL: "warn", NODE_OPTIONS: "--no-warnings" };
-  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env });
-  procs.push(proc);
-  let out = "";
-  let err = "";
-  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
-  return { proc, out: () => out, err: () => err, exit, admin };
-}
+const ready = (r: RanProcess): Promise<void> => untilRunReady(r);
 
-async function ready(r: Ran): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while ((await fetch(`http://127.0.0.1:${r.admin}/ready`).catch(() => undefined))?.status !== 200) {
-    if (Date.now() > deadline || r.proc.exitCode !== null) throw new Error(`not ready: ${r.err()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-let api: Ran;
+let api: RanProcess;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "tsmesh-run-node-"));
   writeFileSync(path.join(dir, "api.cjs"), API);

@@ -2,7 +2,7 @@
 // certificate from the control plane with a token created through the API, config pushed).
 // The app starts only once its sidecar is ready, reaches the other service through HTTP_PROXY
 // over mTLS, and its exit code is what `tsmesh run` exits with; SIGTERM reaches the app.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,7 +13,7 @@ import { pushPlugin } from "../../control-plane/push/index.js";
 import { serviceIdentity } from "../../shared/identity.js";
 import { freePort } from "../../shared/net/free-port.js";
 import { useEtcd } from "../harness/etcd.js";
-import { CLI } from "../harness/processes.js";
+import { startTsmeshRun, type RanProcess } from "../harness/tsmesh-run.js";
 
 const etcd = useEtcd();
 const ADMIN = "run-e2e-admin-token";
@@ -55,14 +55,8 @@ const get = (host, port, path, headers = {}) => new Promise((resolve) => {
 })();
 `;
 
-interface Ran {
-  proc: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exit: Promise<number | null>;
-}
 
-async function tsmeshRun(
+function tsmeshRun(
   service: string,
   appFile: string,
   appPort: number,
@@ -70,23 +64,8 @@ async function tsmeshRun(
   command = [process.execPath, appFile, String(appPort)],
   env: Record<string, string> = {},
   bind: string[] = ["--bind", "127.0.0.1"],
-): Promise<Ran & { admin: number; inbound: number }> {
-  const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
-  const args = [CLI, "run", "--service", service, "--app-port", String(appPort), ...bind];
-  args.push("--inbound-port", String(inbound), "--outbound-port", String(outbound), "--admin-port", String(admin));
-  args.push("--control-plane", `127.0.0.1:${cp.grpcPort}`, "--ca-bundle", path.join(dir, "certs", "bundle.crt"), ...extra);
-  args.push("--", ...command);
-  const proc = spawn(process.execPath, args, {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, TSMESH_API: `http://127.0.0.1:${cp.apiPort}`, TSMESH_TOKEN: ADMIN, TSMESH_LOG_LEVEL: "warn", ...env },
-  });
-  procs.push(proc);
-  let out = "";
-  let err = "";
-  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
-  return { proc, out: () => out, err: () => err, exit, admin, inbound };
+): Promise<RanProcess> {
+  return startTsmeshRun({ cp, dir, adminToken: ADMIN, service, appPort, command, extra, env, bind, procs });
 }
 
 async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
